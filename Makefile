@@ -1,0 +1,28 @@
+# Two commands on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install corpus clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/notes-nlp extract corpus/samples/notes.jsonl -o out/entities.jsonl --html out/entities.html
+	@echo "wrote out/entities.jsonl and out/entities.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+corpus: $(STAMP)
+	$(BIN)/python scripts/generate_corpus.py
+	$(BIN)/notes-nlp corpus validate corpus/
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,183 @@
+"""Resolve the candidates into the final mentions and parse their values.
+
+Candidates come from the span ruler, the regex rules and the statement
+finder. This component applies the vetoes ("trigger point injection" is not
+a technique, "myofascial" inside "myofascial pain syndrome" is a diagnosis),
+keeps the longest of competing matches, and parses each mention's value:
+minutes of a TIME, code/modifiers/units of a BILLING, the canonical region,
+the regions treated or adjusted, a credential and its role, whether a goal
+is measurable. Values are plain JSON-ready dicts in ``span._.value``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from typing import Any, Iterable
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from notes_nlp.extraction.extensions import CANDIDATES_KEY, SPANS_KEY
+from notes_nlp.extraction.statements import StatementRules
+
+TECHNIQUE_LABELS = ("MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT")
+# Labels that compete for the same characters: one mention per place.
+COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
+    "INTENT_RELAXATION": "intent",
+    "INTENT_FUNCTIONAL": "intent",
+    "TIME": "number",
+    "MEASURE": "number",
+}
+VETO = "NOT_TECHNIQUE"
+
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})\s*(am|pm)?\s*(?:-|–|to|until)\s*(\d{1,2}):(\d{2})\s*(am|pm)?", re.I)
+_NUMBER = re.compile(r"\d+")
+_CODE = re.compile(r"(G0\d{3}|\d{5})")
+_MODIFIER = re.compile(r"-\s?([0-9A-Z]{2})\b")
+_UNITS = re.compile(r"(?:[x×]\s?(\d{1,2})|\(\s?(\d{1,2})|\s(\d{1,2})\s?units?)", re.I)
+
+
+def _load_settings() -> dict[str, Any]:
+    text = resources.files("notes_nlp.extraction.resources").joinpath("attributes.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def clock_minutes(text: str) -> int | None:
+    """Minutes between two clock times ("10:05-10:30" → 25), None if not a range."""
+    match = _CLOCK.search(text)
+    if not match:
+        return None
+    h1, m1, ampm1, h2, m2, ampm2 = match.groups()
+    start, end = int(h1) * 60 + int(m1), int(h2) * 60 + int(m2)
+    if end < start:  # "11:50-12:10", or a range across noon written without am/pm
+        end += 12 * 60
+    return end - start
+
+
+def parse_minutes(text: str) -> int | None:
+    minutes = clock_minutes(text)
+    if minutes is not None:
+        return minutes
+    number = _NUMBER.search(text)
+    return int(number.group()) if number else None
+
+
+def parse_billing(text: str) -> dict[str, Any]:
+    """"97140-59 x2" → {"code": "97140", "modifiers": ["59"], "units": 2}."""
+    code = _CODE.search(text)
+    rest = text[code.end():] if code else text
+    units = _UNITS.search(rest)
+    count = next((int(g) for g in units.groups() if g), 1) if units else 1
+    return {"code": code.group() if code else None, "modifiers": [m.upper() for m in _MODIFIER.findall(rest)], "units": count}
+
+
+def _contains(outer: Span, inner: Span) -> bool:
+    return outer.start_char <= inner.start_char and inner.end_char <= outer.end_char and outer is not inner
+
+
+def resolve(candidates: Iterable[Span]) -> list[Span]:
+    """Vetoes first, then the longest match among competing labels, then the longest per label."""
+    spans = list(candidates)
+    vetoes = [s for s in spans if s.label_ == VETO]
+    diagnoses = [s for s in spans if s.label_ == "DIAGNOSIS"]
+    kept: list[Span] = []
+    for span in spans:
+        if span.label_ == VETO:
+            continue
+        if span.label_ in TECHNIQUE_LABELS and (
+            any(v.start_char < span.end_char and span.start_char < v.end_char for v in vetoes)
+            or any(_contains(d, span) and d.end_char - d.start_char > span.end_char - span.start_char for d in diagnoses)
+        ):
+            continue
+        kept.append(span)
+    groups: dict[str, list[Span]] = {}
+    for span in kept:
+        groups.setdefault(COMPETING.get(span.label_, span.label_), []).append(span)
+    resolved = [span for group in groups.values() for span in filter_spans(group)]
+    return sorted(resolved, key=lambda s: (s.start_char, -s.end_char, s.label_))
+
+
+class AttributeParser:
+    """Write the resolved mentions to ``doc.spans[SPANS_KEY]`` with their values."""
+
+    def __init__(self) -> None:
+        settings = _load_settings()
+        self.measure_words = frozenset(settings["measure_words"])
+        self.credential_aliases: dict[str, str] = settings["credential_aliases"]
+        self.performer_cues = _cue_pattern(settings["performer_cues"])
+        self.supervisor_cues = _cue_pattern(settings["supervisor_cues"])
+        self.signer_cues = _cue_pattern(settings["signer_cues"])
+        self.goal_rules = StatementRules.load()
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = [self._relabel(span) for span in resolve(doc.spans.get(CANDIDATES_KEY, []))]
+        spans = resolve(spans)
+        regions_by_sentence: dict[int, list[str]] = {}
+        for span in spans:
+            if span.label_ == "BODY_REGION":
+                regions_by_sentence.setdefault(span.sent.start, []).append(span.id_)
+        for span in spans:
+            span._.value = self._value(span, regions_by_sentence)
+        doc.spans[SPANS_KEY] = spans
+        del doc.spans[CANDIDATES_KEY]
+        return doc
+
+    def _relabel(self, span: Span) -> Span:
+        """"stand 45 min" is a tolerance measure, not minutes of service."""
+        if span.label_ != "TIME" or clock_minutes(span.text) is not None:
+            return span
+        window = span.doc[max(span.sent.start, span.start - 4) : span.start]
+        if any(token.lower_ in self.measure_words for token in window):
+            return Span(span.doc, span.start, span.end, label="MEASURE", span_id="tolerance")
+        return span
+
+    def _value(self, span: Span, regions_by_sentence: dict[int, list[str]]) -> dict[str, Any] | None:
+        label = span.label_
+        if label == "TIME":
+            return {"minutes": parse_minutes(span.text)}
+        if label == "BILLING":
+            return parse_billing(span.text)
+        if label == "BODY_REGION":
+            return {"region": span.id_}
+        if label in TECHNIQUE_LABELS:
+            regions = sorted(set(regions_by_sentence.get(span.sent.start, [])))
+            return {"technique": span.id_, "regions": regions}
+        if label == "CREDENTIAL":
+            return {"credential": self._credential(span.text), "role": self._role(span)}
+        if label == "GOAL":
+            return {"measurable": self.goal_rules.is_measurable(span.text)}
+        return None
+
+    def _credential(self, text: str) -> str:
+        key = " ".join(text.upper().split())
+        return self.credential_aliases.get(key, key.replace(".", ""))
+
+    def _role(self, span: Span) -> str:
+        """performer, supervisor, signer or mentioned: who did the work decides coverage."""
+        sent = span.sent
+        text = span.doc.text
+        before = text[sent.start_char : span.start_char].lower()
+        after = text[span.end_char : sent.end_char].lower()
+        last_performer = max((m.end() for m in self.performer_cues.finditer(before)), default=-1)
+        last_supervisor = max((m.end() for m in self.supervisor_cues.finditer(before)), default=-1)
+        if last_supervisor > last_performer:
+            return "supervisor"
+        if last_performer >= 0 or self.performer_cues.search(after):
+            return "performer"
+        if self.signer_cues.search(before) or self.signer_cues.search(after):
+            return "signer"
+        if text.count("\n", span.end_char) <= 1:
+            return "signer"
+        return "mentioned"
+
+
+def _cue_pattern(cues: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(rf"(?<!\w){re.escape(c)}(?!\w)" for c in sorted(cues, key=len, reverse=True)))
+
+
+@Language.factory("notes_attributes")
+def make_attributes(nlp: Language, name: str) -> AttributeParser:
+    return AttributeParser()

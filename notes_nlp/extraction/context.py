@@ -1,0 +1,128 @@
+"""ConText: is a technique performed, negated, planned or historical?
+
+A cue ("declined", "will", "hx of", "[ ]") changes the status of the targets
+in its scope: the tokens on its side (forward, backward or both), up to
+``max_scope`` tokens away, never across a sentence end or a terminate cue.
+When several cues reach a target the nearest decides, and the cue is kept on
+the span so an auditor can see why. Pseudo cues ("no change", "[x]") match
+first and block the shorter cues inside them. Rules: ``resources/context.jsonl``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from notes_nlp.extraction.extensions import PERFORMED, SPANS_KEY, STATUS_LABELS
+from notes_nlp.extraction.resources import read_jsonl
+from notes_nlp.extraction.sections import section_of
+
+FORWARD, BACKWARD, BIDIRECTIONAL = "forward", "backward", "bidirectional"
+PSEUDO, TERMINATE = "pseudo", "terminate"
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    category: str
+    direction: str = BIDIRECTIONAL
+    max_scope: int = 5
+    sections: frozenset[str] | None = None
+    targets: frozenset[str] = STATUS_LABELS
+
+
+@dataclass(frozen=True)
+class Cue:
+    rule: ContextRule
+    start: int  # token index
+    end: int
+    text: str
+
+
+class ContextAnnotator:
+    """Set ``span._.status``, ``span._.cue`` and ``span._.section`` on every mention."""
+
+    def __init__(self, nlp: Language) -> None:
+        self.matcher = Matcher(nlp.vocab)
+        self.rules: list[ContextRule] = []
+        self.section_defaults: dict[str, str] = {}
+        for record in read_jsonl("context.jsonl"):
+            if "section" in record:
+                self.section_defaults[record["section"]] = record["default"]
+                continue
+            self._add(nlp, record)
+
+    def _add(self, nlp: Language, record: dict) -> None:
+        rule = ContextRule(
+            category=record["category"],
+            direction=record.get("direction", BIDIRECTIONAL),
+            max_scope=record.get("max_scope", 5),
+            sections=frozenset(record["sections"]) if "sections" in record else None,
+            targets=frozenset(record["targets"]) if "targets" in record else STATUS_LABELS,
+        )
+        pattern = record.get("pattern") or [{"LOWER": token.lower_} for token in nlp.make_doc(record["cue"])]
+        self.matcher.add(str(len(self.rules)), [pattern])
+        self.rules.append(rule)
+
+    def cues(self, doc: Doc) -> list[Cue]:
+        """Matched cues, longest first where they overlap (so "no change" beats "no")."""
+        spans = [Span(doc, start, end, label=key) for key, start, end in self.matcher(doc)]
+        return [
+            Cue(self.rules[int(span.label_)], span.start, span.end, span.text)
+            for span in filter_spans(spans)
+            if self._applies_in_section(self.rules[int(span.label_)], doc, span.start_char)
+        ]
+
+    @staticmethod
+    def _applies_in_section(rule: ContextRule, doc: Doc, start_char: int) -> bool:
+        return rule.sections is None or section_of(doc, start_char) in rule.sections
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = doc.spans.get(SPANS_KEY, [])
+        cues = self.cues(doc) if any(span.label_ in STATUS_LABELS for span in spans) else []
+        terminators = sorted(cue.start for cue in cues if cue.rule.category == TERMINATE)
+        for span in spans:
+            section = section_of(doc, span.start_char)
+            span._.section = section
+            if span.label_ not in STATUS_LABELS:
+                continue
+            cue = self._nearest_cue(span, cues, terminators)
+            if cue is not None:
+                span._.status, span._.cue = cue.rule.category, cue.text
+            elif section in self.section_defaults:
+                span._.status, span._.cue = self.section_defaults[section], f"section: {section}"
+            else:
+                span._.status = PERFORMED
+        return doc
+
+    @staticmethod
+    def _nearest_cue(span: Span, cues: list[Cue], terminators: list[int]) -> Cue | None:
+        sent = span.sent
+        best: tuple[int, Cue] | None = None
+        for cue in cues:
+            rule = cue.rule
+            if rule.category == TERMINATE or span.label_ not in rule.targets:
+                continue
+            if cue.start < sent.start or cue.end > sent.end:
+                continue
+            if cue.end <= span.start and rule.direction in (FORWARD, BIDIRECTIONAL):
+                gap, between = span.start - cue.end, (cue.end, span.start)
+            elif cue.start >= span.end and rule.direction in (BACKWARD, BIDIRECTIONAL):
+                gap, between = cue.start - span.end, (span.end, cue.start)
+            else:
+                continue
+            if gap > rule.max_scope or any(between[0] <= t < between[1] for t in terminators):
+                continue
+            if best is None or gap < best[0]:
+                best = (gap, cue)
+        if best is None or best[1].rule.category == PSEUDO:
+            return None
+        return best[1]
+
+
+@Language.factory("notes_context")
+def make_context(nlp: Language, name: str) -> ContextAnnotator:
+    return ContextAnnotator(nlp)

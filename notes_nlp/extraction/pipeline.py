@@ -1,0 +1,36 @@
+"""Build the extraction pipeline from ``spacy.blank("en")`` and our own components.
+
+No pretrained model is needed or downloaded. The span ruler holds the
+vocabulary (``resources/patterns/*.jsonl``) and is saved with the pipeline,
+so ``nlp.to_disk(path)`` then ``spacy.load(path)`` gives the same results.
+"""
+
+from __future__ import annotations
+
+import spacy
+from spacy.language import Language
+
+import notes_nlp
+from notes_nlp.extraction import attributes, context, regex_rules, sections, sentences, statements  # noqa: F401  (factories)
+from notes_nlp.extraction.extensions import CANDIDATES_KEY
+from notes_nlp.extraction.resources import pattern_files, read_jsonl
+
+
+def build() -> Language:
+    nlp = spacy.blank("en")
+    nlp.meta["name"] = "notes_nlp_extraction"
+    nlp.meta["version"] = notes_nlp.__version__
+    nlp.meta["requirements"] = [f"notes-nlp=={notes_nlp.__version__}"]
+    nlp.add_pipe("notes_sentences")
+    nlp.add_pipe("notes_sections")
+    ruler = nlp.add_pipe(
+        "span_ruler",
+        name="notes_vocabulary",
+        config={"spans_key": CANDIDATES_KEY, "phrase_matcher_attr": "LOWER", "overwrite": True},
+    )
+    ruler.add_patterns([pattern for name in pattern_files() for pattern in read_jsonl(name)])
+    nlp.add_pipe("notes_regex")
+    nlp.add_pipe("notes_statements")
+    nlp.add_pipe("notes_attributes")
+    nlp.add_pipe("notes_context")
+    return nlp

@@ -1,0 +1,64 @@
+"""Regex rules: numbers, codes and credentials that token patterns express badly.
+
+"10:05-10:30", "97140-59x2", "M54.2" and "6/10" do not tokenize the same way
+in every note, so they are matched on the text and snapped to token
+boundaries. Rules live in ``resources/regex.jsonl``; a rule's optional named
+group ``span`` marks the part of the match that becomes the span (the rest is
+context, such as the comma before a credential).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from notes_nlp.extraction.extensions import CANDIDATES_KEY
+from notes_nlp.extraction.resources import read_jsonl
+
+
+@dataclass(frozen=True)
+class RegexRule:
+    label: str
+    id: str
+    pattern: re.Pattern[str]
+
+
+def compile_rules(records: Iterable[dict]) -> list[RegexRule]:
+    rules = []
+    for record in records:
+        flags = 0 if record.get("case") else re.IGNORECASE
+        try:
+            pattern = re.compile(record["regex"], flags | re.MULTILINE)
+        except re.error as exc:
+            raise ValueError(f"regex.jsonl: bad regex for {record['label']} ({record['id']}): {exc}") from exc
+        rules.append(RegexRule(record["label"], record["id"], pattern))
+    return rules
+
+
+class RegexMatcher:
+    """Add a candidate span to ``doc.spans[CANDIDATES_KEY]`` for every regex match."""
+
+    def __init__(self) -> None:
+        self.rules = compile_rules(read_jsonl("regex.jsonl"))
+
+    def __call__(self, doc: Doc) -> Doc:
+        found: list[Span] = []
+        for rule in self.rules:
+            for match in rule.pattern.finditer(doc.text):
+                group = "span" if "span" in rule.pattern.groupindex else 0
+                start, end = match.span(group)
+                span = doc.char_span(start, end, label=rule.label, kb_id=rule.id, alignment_mode="expand")
+                if span is not None and len(span):
+                    found.append(span)
+        group = doc.spans.get(CANDIDATES_KEY)
+        doc.spans[CANDIDATES_KEY] = list(group or []) + found
+        return doc
+
+
+@Language.factory("notes_regex")
+def make_regex(nlp: Language, name: str) -> RegexMatcher:
+    return RegexMatcher()

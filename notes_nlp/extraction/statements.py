@@ -1,0 +1,134 @@
+"""Goal and progress statements: clauses, not words.
+
+A goal ("pt will walk 1 mile without pain in 4 wks") or a progress report
+("ROM improved from 40° to 55°") is a clause. It is found from a cue and
+extended to the end of its clause or sentence; every sentence of a *Goals*
+section that reads like a goal is one too. Rules: ``resources/statements.jsonl``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from notes_nlp.extraction.extensions import CANDIDATES_KEY
+from notes_nlp.extraction.resources import read_jsonl
+from notes_nlp.extraction.sections import section_of
+
+_CLAUSE_BREAK = re.compile(r"[,;]")
+_TRIM = " \t\n\r-•*:.;,)"
+
+
+@dataclass
+class StatementRules:
+    cues: dict[str, list[tuple[re.Pattern[str], str]]] = field(default_factory=dict)
+    blocks: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
+    sections: list[tuple[str, str, re.Pattern[str]]] = field(default_factory=list)
+    timeframe: re.Pattern[str] | None = None
+    amount: re.Pattern[str] | None = None
+
+    @classmethod
+    def load(cls) -> "StatementRules":
+        rules = cls()
+        for record in read_jsonl("statements.jsonl"):
+            label, kind = record["label"], record["kind"]
+            if kind == "section":
+                content = re.compile(record["content"], re.IGNORECASE)
+                rules.sections.append((label, record["section"], content))
+                continue
+            pattern = re.compile(record["regex"], re.IGNORECASE)
+            if kind == "cue":
+                rules.cues.setdefault(label, []).append((pattern, record["extent"]))
+            elif kind == "block":
+                rules.blocks.setdefault(label, []).append(pattern)
+            elif kind in ("timeframe", "amount"):
+                setattr(rules, kind, pattern)
+            else:
+                raise ValueError(f"statements.jsonl: unknown kind {kind!r} for {label}")
+        return rules
+
+    def is_measurable(self, text: str) -> bool:
+        """A goal is measurable when it states an amount and a time frame (SPEC section 3)."""
+        return bool(self.amount and self.amount.search(text) and self.timeframe and self.timeframe.search(text))
+
+
+def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+    """Character ranges of the sentences, in order."""
+    return [(sent.start_char, sent.end_char) for sent in doc.sents]
+
+
+def _enclosing(bounds: list[tuple[int, int]], starts: list[int], offset: int) -> tuple[int, int]:
+    index = max(bisect.bisect_right(starts, offset) - 1, 0)
+    return bounds[index]
+
+
+def _trimmed_span(doc: Doc, start: int, end: int, label: str) -> Span | None:
+    text = doc.text
+    while start < end and text[start] in _TRIM:
+        start += 1
+    while end > start and text[end - 1] in _TRIM:
+        end -= 1
+    if end - start < 3:
+        return None
+    return doc.char_span(start, end, label=label, alignment_mode="expand")
+
+
+class StatementFinder:
+    """Add GOAL and PROGRESS candidates to ``doc.spans[CANDIDATES_KEY]``."""
+
+    def __init__(self) -> None:
+        self.rules = StatementRules.load()
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        bounds = sentence_bounds(doc)
+        starts = [start for start, _ in bounds]
+        found: list[Span] = []
+        for label, section, content in self.rules.sections:
+            for start, end in bounds:
+                if section_of(doc, start) == section and content.search(text, start, end):
+                    found.append(_trimmed_span(doc, self._skip_labels(label, text, start, end), end, label))
+        for label, cues in self.rules.cues.items():
+            for pattern, extent in cues:
+                for match in pattern.finditer(text):
+                    sent_start, sent_end = _enclosing(bounds, starts, match.start())
+                    start, end = self._extent(text, match, extent, sent_start, sent_end)
+                    if any(block.search(text, start, end) for block in self.rules.blocks.get(label, [])):
+                        continue
+                    found.append(_trimmed_span(doc, start, end, label))
+        group = doc.spans.get(CANDIDATES_KEY)
+        doc.spans[CANDIDATES_KEY] = list(group or []) + [span for span in found if span is not None]
+        return doc
+
+    def _skip_labels(self, label: str, text: str, start: int, end: int) -> int:
+        """Skip leading labels ("Goals:", "LTG 2:") so the span is the statement itself."""
+        labels = [pattern for pattern, extent in self.rules.cues.get(label, []) if extent == "after-cue"]
+        moved = True
+        while moved:
+            moved = False
+            while start < end and text[start] in _TRIM:
+                start += 1
+            for pattern in labels:
+                match = pattern.match(text, start, end)
+                if match and match.end() > start:
+                    start, moved = match.end(), True
+        return start
+
+    @staticmethod
+    def _extent(text: str, match: re.Match[str], extent: str, sent_start: int, sent_end: int) -> tuple[int, int]:
+        if extent == "after-cue":
+            return match.end(), sent_end
+        if extent == "from-cue":
+            return match.start(), sent_end
+        before = [m.end() for m in _CLAUSE_BREAK.finditer(text, sent_start, match.start())]
+        after = _CLAUSE_BREAK.search(text, match.end(), sent_end)
+        return (before[-1] if before else sent_start), (after.start() if after else sent_end)
+
+
+@Language.factory("notes_statements")
+def make_statements(nlp: Language, name: str) -> StatementFinder:
+    return StatementFinder()

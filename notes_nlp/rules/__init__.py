@@ -1,0 +1,1 @@
+"""Payer rules: CPT facts, the timed-code unit rules and the payer profiles that select them."""
