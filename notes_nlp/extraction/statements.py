@@ -20,6 +20,7 @@ from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import section_of
 
 _CLAUSE_BREAK = re.compile(r"[,;]")
+_LEADING_HEADER = re.compile(r"(?:[A-Z][A-Za-z/ ]{0,24}|[A-Z]):[ \t]+")
 _TRIM = " \t\n\r-•*:.;,)"
 
 
@@ -126,7 +127,9 @@ class StatementFinder:
             return match.start(), sent_end
         before = [m.end() for m in _CLAUSE_BREAK.finditer(text, sent_start, match.start())]
         after = _CLAUSE_BREAK.search(text, match.end(), sent_end)
-        return (before[-1] if before else sent_start), (after.start() if after else sent_end)
+        start = before[-1] if before else sent_start
+        header = _LEADING_HEADER.match(text, start, match.start())
+        return (header.end() if header else start), (after.start() if after else sent_end)
 
 
 @Language.factory("notes_statements")

@@ -1,0 +1,1 @@
+"""The labeled corpus: loading, validation, composition and extraction evaluation."""
