@@ -24,6 +24,9 @@ from notes_nlp.extraction.extensions import CANDIDATES_KEY, SPANS_KEY
 from notes_nlp.extraction.statements import StatementRules
 
 TECHNIQUE_LABELS = ("MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT")
+# What a minutes phrase can belong to, and what vetoes can remove.
+ANCHOR_LABELS = (*TECHNIQUE_LABELS, "SERVICE")
+_TOTAL_WORDS = frozenset({"total", "tot", "totaling", "totalling", "totals"})
 # Labels that compete for the same characters: one mention per place.
 COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
     "INTENT_RELAXATION": "intent",
@@ -87,7 +90,7 @@ def resolve(candidates: Iterable[Span]) -> list[Span]:
     for span in spans:
         if span.label_ == VETO:
             continue
-        if span.label_ in TECHNIQUE_LABELS and (
+        if span.label_ in ANCHOR_LABELS and (
             any(v.start_char < span.end_char and span.start_char < v.end_char for v in vetoes)
             or any(_contains(d, span) and d.end_char - d.start_char > span.end_char - span.start_char for d in diagnoses)
         ):
@@ -113,14 +116,13 @@ class AttributeParser:
         self.goal_rules = StatementRules.load()
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = [self._relabel(span) for span in resolve(doc.spans.get(CANDIDATES_KEY, []))]
-        spans = resolve(spans)
-        regions_by_sentence: dict[int, list[str]] = {}
+        spans = resolve(self._relabel(span) for span in resolve(doc.spans.get(CANDIDATES_KEY, [])))
+        by_sentence: dict[int, list[Span]] = {}
         for span in spans:
-            if span.label_ == "BODY_REGION":
-                regions_by_sentence.setdefault(span.sent.start, []).append(span.id_)
+            by_sentence.setdefault(span.sent.start, []).append(span)
+        regions = {key: value for group in by_sentence.values() for key, value in owned_regions(group, group[0].sent.end_char).items()}
         for span in spans:
-            span._.value = self._value(span, regions_by_sentence)
+            span._.value = self._value(span, by_sentence[span.sent.start], regions)
         doc.spans[SPANS_KEY] = spans
         del doc.spans[CANDIDATES_KEY]
         return doc
@@ -134,17 +136,23 @@ class AttributeParser:
             return Span(span.doc, span.start, span.end, label="MEASURE", span_id="tolerance")
         return span
 
-    def _value(self, span: Span, regions_by_sentence: dict[int, list[str]]) -> dict[str, Any] | None:
+    def _value(self, span: Span, sentence: list[Span], regions: dict[tuple[int, int], list[str]]) -> dict[str, Any] | None:
         label = span.label_
         if label == "TIME":
-            return {"minutes": parse_minutes(span.text)}
+            window = span.doc[max(span.sent.start, span.start - 4) : span.start]
+            return {
+                "minutes": parse_minutes(span.text),
+                "total": any(token.lower_ in _TOTAL_WORDS for token in window),
+                "of": _anchor_of(span, sentence),
+            }
         if label == "BILLING":
             return parse_billing(span.text)
         if label == "BODY_REGION":
             return {"region": span.id_}
         if label in TECHNIQUE_LABELS:
-            regions = sorted(set(regions_by_sentence.get(span.sent.start, [])))
-            return {"technique": span.id_, "regions": regions}
+            return {"technique": span.id_, "regions": regions.get((span.start_char, span.end_char), [])}
+        if label == "SERVICE":
+            return {"code": span.id_}
         if label == "CREDENTIAL":
             return {"credential": self._credential(span.text), "role": self._role(span)}
         if label == "GOAL":
@@ -172,6 +180,49 @@ class AttributeParser:
         if text.count("\n", span.end_char) <= 1:
             return "signer"
         return "mentioned"
+
+
+def _anchor_of(time: Span, sentence: list[Span]) -> dict[str, Any] | None:
+    """The technique or service a minutes phrase belongs to: the nearest one before it in
+    its sentence ("MFR x 12 min"), else the nearest after it ("12 min of MFR")."""
+    anchors = [s for s in sentence if s.label_ in ANCHOR_LABELS]
+    before = [a for a in anchors if a.end_char <= time.start_char]
+    after = [a for a in anchors if a.start_char >= time.end_char]
+    # A technique wins over a service it overlaps ("Swedish massage" over "massage").
+    if before:
+        anchor = max(before, key=lambda a: (a.end_char, a.label_ != "SERVICE"))
+    elif after:
+        anchor = min(after, key=lambda a: (a.start_char, a.label_ == "SERVICE"))
+    else:
+        return None
+    return {"label": anchor.label_, "id": anchor.id_, "start": anchor.start_char, "end": anchor.end_char}
+
+
+def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, int], list[str]]:
+    """The regions each technique or CMT mention of one sentence treated.
+
+    A mention owns the regions after it up to the next technique, CMT or service
+    ("MFR to L UT, joint mobs R shoulder"). One with none of its own shares
+    those of the technique right after it ("STM and MFR to R QL"), else takes
+    the regions just before it ("R QL: STM").
+    """
+    anchors = [s for s in sentence if s.label_ in ANCHOR_LABELS]
+    region_spans = [s for s in sentence if s.label_ == "BODY_REGION"]
+    owned: dict[tuple[int, int], list[str]] = {}
+    following: list[str] = []
+    for index in range(len(anchors) - 1, -1, -1):
+        anchor = anchors[index]
+        start = anchor.end_char
+        end = anchors[index + 1].start_char if index + 1 < len(anchors) else sentence_end
+        own = sorted({r.id_ for r in region_spans if start <= r.start_char < end})
+        if not own and anchor.label_ != "SERVICE" and index + 1 < len(anchors) and anchors[index + 1].label_ == anchor.label_:
+            own = following
+        if not own:
+            previous_end = anchors[index - 1].end_char if index > 0 else -1
+            own = sorted({r.id_ for r in region_spans if previous_end <= r.start_char < anchor.start_char})
+        owned[(anchor.start_char, anchor.end_char)] = own
+        following = own
+    return owned
 
 
 def _cue_pattern(cues: list[str]) -> re.Pattern[str]:

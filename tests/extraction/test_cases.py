@@ -35,7 +35,9 @@ def _matches(entity: dict, want: dict) -> bool:
         return False
     if "measurable" in want and (entity["value"] or {}).get("measurable") != want["measurable"]:
         return False
-    return all(entity[key] == want[key] for key in ("status", "section", "value") if key in want)
+    if "value" in want and any((entity["value"] or {}).get(k) != v for k, v in want["value"].items()):
+        return False
+    return all(entity[key] == want[key] for key in ("status", "section") if key in want)
 
 
 @pytest.mark.parametrize("case", load_cases())
