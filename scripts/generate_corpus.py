@@ -426,3 +426,488 @@ class Scenario:
             goal_before=goal_before,
             functional_before=functional_before,
         )
+
+
+# ---------------------------------------------------------------------------
+# Drawing scenarios
+# ---------------------------------------------------------------------------
+
+# How often each error is chosen when a note is meant to carry one; CMT rules can
+# only happen in DC notes, so they weigh more where they are possible.
+ERROR_WEIGHTS = {"technique-missing": 1.0, "technique-mismatch": 1.0, "relaxation-only": 0.9, "no-goal": 0.8,
+                 "units-exceed-time": 1.3, "cmt-same-region": 2.6, "modifier-59-missing": 1.8,
+                 "provider-not-covered": 0.9}
+MISSING_KINDS = {"missing-generic": 0.25, "missing-negated": 0.25, "missing-planned": 0.2,
+                 "missing-historical": 0.1, "missing-nearmiss": 0.2}
+STRICT = "commercial-strict"
+
+
+def wchoice(rng: random.Random, weights: dict) -> str:
+    """Weighted choice over a dict (insertion order keeps it reproducible)."""
+    total = sum(weights.values())
+    x = rng.random() * total
+    for key, w in weights.items():
+        x -= w
+        if x < 0:
+            return key
+    return list(weights)[-1]
+
+
+@dataclass
+class Context:
+    """What a chart imposes on one of its notes; the defaults describe a lone note."""
+    visit: int = -1
+    chart_id: str | None = None
+    date: str = ""
+    payer: str | None = None
+    codes: list[str] | None = None
+    regions: list[str] | None = None
+    cmt: bool | None = None
+    goal_quality: str = "measurable"
+    progress: bool = False
+    error_p: float = 0.56
+    bills_muscle: bool = True
+
+
+def pick_style(rng: random.Random, persona: dict, ctx: Context) -> str:
+    """The persona's habits decide the style; an evaluation is never a two-liner."""
+    styles = dict(persona["styles"])
+    if ctx.visit == 0:
+        styles = {s: w for s, w in styles.items() if s not in ("brief", "abbreviated")} or {"soap": 1}
+        if rng.random() < 0.3:
+            return "long"
+    return wchoice(rng, styles)
+
+
+def sample_codes(rng: random.Random, persona: dict) -> list[str]:
+    """Which muscle-work codes a visit bills (at least one), in code order."""
+    codes = [c for c in MUSCLE_CODES if rng.random() < persona["codes"].get(c, 0.0)]
+    return codes or [wchoice(rng, persona["codes"])]
+
+
+def pick_regions(rng: random.Random, weights: dict[str, float], k: int, exclude: tuple = ()) -> list[str]:
+    """k distinct canonical regions drawn from weights."""
+    pool = {r: w for r, w in weights.items() if r not in exclude}
+    out: list[str] = []
+    while pool and len(out) < k:
+        r = wchoice(rng, pool)
+        out.append(r)
+        pool.pop(r)
+    return out
+
+
+def tech_fits(tech: str, regions: list[str]) -> bool:
+    allowed = TECH[tech]["regions"]
+    return allowed == "any" or all(r in allowed for r in regions)
+
+
+def pick_techs(rng: random.Random, persona: dict, family: str, regions: list[str], k: int,
+               avoid: tuple = ()) -> list[str]:
+    """k techniques of a family this writer uses that suit every region treated."""
+    weights = {t: w for t, w in persona[family].items() if tech_fits(t, regions) and t not in avoid}
+    if not weights:
+        weights = {t: 1.0 for t, d in TECH.items() if d["family"] == family and tech_fits(t, regions)
+                   and t not in avoid}
+    out: list[str] = []
+    while weights and len(out) < k:
+        t = wchoice(rng, weights)
+        out.append(t)
+        weights.pop(t)
+    return out
+
+
+def sample_errors(rng: random.Random, persona: dict, ctx: Context, codes: list[str]) -> set[str]:
+    """The error rules this note is meant to break (labels are still computed, not copied)."""
+    if not codes or rng.random() >= ctx.error_p:
+        return set()
+    feasible = dict(ERROR_WEIGHTS)
+    if ctx.visit >= 0:  # charts break goals chart-wide (vague plan of care), not note by note
+        feasible.pop("relaxation-only")
+        feasible.pop("no-goal")
+    if persona["credential"] != "DC" or ctx.cmt is False:
+        feasible.pop("cmt-same-region")
+        feasible.pop("modifier-59-missing")
+    if ctx.payer == "cms" or (ctx.payer == STRICT and persona["credential"] in NON_COVERED):
+        feasible.pop("provider-not-covered")
+    chosen: list[str] = []
+    for _ in range(1 if rng.random() < 0.8 else 2):
+        chosen.append(wchoice(rng, {e: w for e, w in feasible.items() if e not in chosen}))
+    if "technique-missing" in chosen and "technique-mismatch" in chosen:
+        chosen.remove("technique-mismatch")
+    return set(chosen)
+
+
+def functional_ok(entry: dict, sc: Scenario, regions: list[str]) -> bool:
+    """Whether a functional purpose can be stated without contradicting the note's other facts."""
+    if entry.get("dx_word") and not sc.has_dx:
+        return False  # "spasm", "edema", "stiffness" read as diagnoses; keep no-diagnosis notes clean
+    if entry["region"] == "req" and not regions:
+        return False
+    if entry.get("edema") and not sc.edema:
+        return False
+    if entry.get("needs_other") and not any(s.code == "97110" for s in sc.services):
+        return False
+    only = entry.get("regions_only")
+    if only and not any(r in only for r in (regions or sc.regions)):
+        return False
+    return True
+
+
+def sample_functional(rng: random.Random, sc: Scenario, regions: list[str]) -> Intent:
+    entries = V["intents"]["functional"]
+    ok = [i for i, e in enumerate(entries) if functional_ok(e, sc, regions)]
+    if sc.edema and rng.random() < 0.6:
+        ok = [i for i in ok if entries[i].get("edema")] or ok
+    idx = rng.choice(ok)
+    entry = entries[idx]
+    region = None
+    if regions and (entry["region"] == "req" or (entry["region"] == "opt" and rng.random() < 0.3)):
+        region = rng.choice(regions)
+    return Intent("functional", idx, region)
+
+
+def sample_scenario(rng: random.Random, persona: dict, ctx: Context) -> Scenario:
+    """Draw every fact of one note; the order matters only where one fact constrains another."""
+    style = pick_style(rng, persona, ctx)
+    if style == "abbreviated":
+        register = "abbr"
+    elif style in ("narrative", "long"):
+        register = "full"
+    else:
+        register = "abbr" if rng.random() < persona["register"] else "full"
+    caps = style != "long" and rng.random() < persona["caps"]
+    nopunct = style not in ("long", "narrative") and rng.random() < persona["nopunct"]
+    codes = list(ctx.codes) if ctx.codes is not None else sample_codes(rng, persona)
+    if not ctx.bills_muscle:
+        codes = []
+    errors = sample_errors(rng, persona, ctx, codes)
+    if errors & {"cmt-same-region", "no-goal"} and "97140" not in codes:
+        codes = codes + ["97140"]
+    payer = ctx.payer
+    if payer is None:
+        if "provider-not-covered" in errors:
+            payer = STRICT
+        elif persona["credential"] in NON_COVERED:
+            payer = "cms"
+        else:
+            payer = STRICT if rng.random() < 0.47 else "cms"
+    is_dc = persona["credential"] == "DC"
+    cmt = is_dc and (ctx.cmt if ctx.cmt is not None else rng.random() < persona["cmt"])
+    if is_dc and errors & {"cmt-same-region", "modifier-59-missing"}:
+        cmt = True
+    if not cmt:
+        errors -= {"cmt-same-region", "modifier-59-missing"}
+
+    sc = Scenario(persona=persona, style=style, register=register, caps=caps, nopunct=nopunct,
+                  typo_p=persona["typo"], payer=payer, side=rng.choice("RL"), blocks=[],
+                  visit=ctx.visit, chart_id=ctx.chart_id, date=ctx.date)
+
+    # Regions: a note with no region at all is how region-missing is made unambiguous.
+    if not cmt and "97140" in codes and rng.random() < (0.13 if ctx.visit < 0 else 0.07):
+        sc.region_named = False
+    sc.has_dx = rng.random() >= (0.03 if ctx.visit == 0 else 0.12)
+    base = (list(ctx.regions) if ctx.regions else
+            pick_regions(rng, persona["regions"], 1 + (rng.random() < 0.3))) if sc.region_named else []
+    if cmt:
+        spinal_w = {r: persona["regions"].get(r, 0.3) + 0.3 for r in SPINAL}
+        n_spinal = int(wchoice(rng, {"1": 0.3, "2": 0.36, "3": 0.24, "4": 0.08, "5": 0.02}))
+        sc.cmt_regions = [r for r in base if r in SPINAL][:n_spinal]
+        sc.cmt_regions += pick_regions(rng, spinal_w, n_spinal - len(sc.cmt_regions), tuple(sc.cmt_regions))
+        extra_w = {r: w for r, w in persona["regions"].items() if r in EXTRASPINAL}
+        if extra_w and rng.random() < 0.12:
+            sc.cmt_regions += pick_regions(rng, extra_w, 1)
+    block_regions: dict[str, list[str]] = {}
+    for code in codes:
+        if not sc.region_named:
+            regs: list[str] = []
+        elif code == "97140" and cmt:
+            if "cmt-same-region" in errors:
+                regs = pick_regions(rng, {r: 1.0 for r in sc.cmt_regions}, 1 + (rng.random() < 0.3))
+            else:
+                outside = {r: w for r, w in persona["regions"].items() if r not in sc.cmt_regions}
+                if not outside:
+                    outside = {r: 1.0 for r in REGIONS if r not in sc.cmt_regions}
+                regs = pick_regions(rng, outside, 1)
+                if rng.random() < 0.25:  # partial overlap: still a distinct region, so no error
+                    regs += pick_regions(rng, {r: 1.0 for r in sc.cmt_regions}, 1)
+        else:
+            regs = list(base) if rng.random() < 0.7 else base[:1]
+        block_regions[code] = regs
+    if style == "checkbox" and len(codes) == 2:
+        # a checkbox template lists one "Region(s)" line for all work done
+        shared = block_regions["97140"]
+        block_regions = {c: list(shared) for c in codes}
+    sc.regions = []
+    for r in base + [r for c in codes for r in block_regions[c]] + sc.cmt_regions:
+        if r not in sc.regions:
+            sc.regions.append(r)
+    sc.edema = (sc.has_dx and sc.region_named and any(r in ("upper_ext", "lower_ext") for r in sc.regions)
+                and rng.random() < (0.5 if persona["credential"] == "OT" else 0.05))
+
+    # Other services first: some purposes ("preparation for ther ex") depend on them.
+    for code, p in persona["other_timed"].items():
+        if rng.random() < p:
+            sc.services.append(Service(code))
+    for code, p in persona["untimed"].items():
+        if rng.random() < p:
+            sc.services.append(Service(code, modifiers=["25"] if code.startswith("992") and cmt else []))
+    if ctx.visit == 0 and persona.get("eval_code"):
+        sc.services.insert(0, Service(persona["eval_code"]))
+    if cmt:
+        sc.services[:0] = [Service(c) for c in cmt_codes_for(sc.cmt_regions)]
+
+    # Blocks: techniques and their status.
+    missing_targets: list[str] = []
+    if "technique-missing" in errors:
+        missing_targets = list(codes) if len(codes) == 2 and rng.random() < 0.5 else [rng.choice(codes)]
+    mismatch_target = rng.choice(codes) if "technique-mismatch" in errors else None
+    for code in codes:
+        family = FAMILY_OF_CODE[code]
+        regs = block_regions[code]
+        if code in missing_targets:
+            kind = wchoice(rng, MISSING_KINDS)
+        elif code == mismatch_target:
+            kind = "mismatch"
+        else:
+            kind = "ok"
+        if kind != "ok" and cmt and regs and all(r in sc.cmt_regions for r in regs):
+            # no manual technique performed: keep clear of the adjusted regions so no reader
+            # could argue for cmt-same-region
+            outside = [r for r in REGIONS if r not in sc.cmt_regions]
+            regs = [rng.choice(outside)]
+            block_regions[code] = regs
+            if regs[0] not in sc.regions:
+                sc.regions.append(regs[0])
+        block = Block(code=code, kind=kind, techs=[], regions=regs)
+        if kind == "ok":
+            k = int(wchoice(rng, {"1": 0.5, "2": 0.35, "3": 0.15}))
+            block.techs = pick_techs(rng, persona, family, regs, k)
+            if code == "97140" and len(codes) == 1 and rng.random() < 0.12:
+                block.techs = pick_techs(rng, persona, "massage", regs, 1) + block.techs  # warm-up strokes
+        elif kind == "mismatch":
+            block.techs = pick_techs(rng, persona, OTHER_FAMILY[family], regs, 1 + (rng.random() < 0.4))
+        elif kind == "missing-nearmiss":
+            options = ["dry_needling"]
+            if not regs or all(r in ("cervical", "lumbar") for r in regs):
+                options.append("mech_traction")
+            if persona["credential"] in ("MD", "DO") and regs:
+                options.append("tpi")
+            block.nearmiss = rng.choice(options)
+            if block.nearmiss == "tpi":
+                sc.services.append(Service("20552"))
+        elif kind != "missing-generic":
+            block.techs = pick_techs(rng, persona, family, regs, 1)
+        sc.blocks.append(block)
+
+    # Purposes.
+    relax_only = "relaxation-only" in errors
+    for block in sc.blocks:
+        if relax_only:
+            block.intents = [Intent("relax", 0)]
+            continue
+        if block.code == "97124":
+            if len(codes) == 2 or rng.random() < 0.93:  # a lone relaxation purpose only in one-line notes
+                block.intents = [sample_functional(rng, sc, block.regions)]
+            else:
+                block.intents = [Intent("relax", 0)]  # made legitimate by a measurable goal below
+        elif rng.random() < 0.72:
+            block.intents = [sample_functional(rng, sc, block.regions)]
+        if len(sc.blocks) == 1 and block.intents and block.intents[0].kind == "functional":
+            if rng.random() < 0.25:
+                extra = sample_functional(rng, sc, block.regions)
+                if extra.index != block.intents[0].index:
+                    block.intents.append(extra)
+            if rng.random() < 0.12:
+                block.intents.append(Intent("relax", 0))
+    relax_without_functional = any(i.kind == "relax" for b in sc.blocks for i in b.intents) and not any(
+        i.kind == "functional" for b in sc.blocks for i in b.intents)
+
+    # Goals.
+    if ctx.visit < 0:
+        if relax_only:
+            sc.goal_mode = wchoice(rng, {"none": 0.6, "poc": 0.4})  # no vague "improve function" next to relaxation
+        elif "no-goal" in errors:
+            sc.goal_mode = wchoice(rng, {"none": 0.35, "vague": 0.4, "poc": 0.25})
+        elif "97140" in codes or relax_without_functional:
+            sc.goal_mode = "measurable"
+        else:
+            sc.goal_mode = wchoice(rng, {"measurable": 0.55, "none": 0.2, "vague": 0.15, "poc": 0.1})
+    elif ctx.visit == 0:
+        sc.goal_mode = "measurable" if ctx.goal_quality == "measurable" else "vague"
+    elif ctx.goal_quality == "measurable":
+        sc.goal_mode = wchoice(rng, {"measurable": 0.25, "poc": 0.5, "none": 0.25})
+    else:
+        sc.goal_mode = wchoice(rng, {"vague": 0.3, "poc": 0.5, "none": 0.2})
+    if relax_without_functional and not relax_only and sc.goal_mode != "measurable" and not (
+            ctx.visit >= 1 and ctx.goal_quality == "measurable"):
+        for block in sc.blocks:  # no goal to lean on: give the massage its functional purpose
+            block.intents = [sample_functional(rng, sc, block.regions)]
+    sc.has_measure = sc.goal_mode == "measurable" or ctx.visit == 0 or rng.random() >= 0.3
+    sc.progress = ctx.progress if ctx.visit >= 1 else (ctx.visit < 0 and rng.random() < 0.12)
+
+    assign_time(rng, sc, errors)
+    assign_modifiers(rng, sc, errors)
+    assign_performers(rng, sc, errors)
+
+    # Mentions that must not change any label: other statuses, near-miss words.
+    if rng.random() < 0.45:
+        for _ in range(1 + (rng.random() < 0.3)):
+            family = rng.choice(["manual", "massage"])
+            tech = pick_techs(rng, persona, family, [], 1)[0]
+            sc.distractors.append((tech, wchoice(rng, {"negated": 0.4, "planned": 0.4, "historical": 0.2})))
+    nearmiss = {"tpi_referral": 0.5, "dry_needling": 0.5, "manual_word": 0.4}
+    if any(s.code == "97110" for s in sc.services):
+        nearmiss["glides"] = 0.6
+    if sc.edema:
+        nearmiss["compression"] = 1.0
+    if style == "long":
+        nearmiss["fundal"] = 0.3
+        if persona["credential"] == "OT":
+            nearmiss["flap"] = 0.6
+    if rng.random() < 0.35:
+        sc.nearmiss.append(wchoice(rng, nearmiss))
+    if rng.random() < 0.1:
+        sc.distractors.append(("trp_none", "negated"))
+    return sc
+
+
+def draw_minutes(rng: random.Random, variant: str, is_target: bool, long_session: bool,
+                 payer: PayerProfile) -> int:
+    """Minutes of one muscle line, shaped by the time story the note should tell."""
+    if long_session:
+        return rng.randint(68, 82) if payer.pooled_minutes else rng.randint(53, 80)
+    if is_target and variant in ("small", "leftover"):
+        return rng.randint(3, 7)
+    if is_target and variant == "shared":
+        return rng.randint(23, 37)
+    band = wchoice(rng, {"a": 0.3, "b": 0.35, "c": 0.3, "d": 0.05})
+    return {"a": (8, 15), "b": (16, 25), "c": (26, 38), "d": (39, 50)}[band][0] + rng.randint(
+        0, {"a": 7, "b": 9, "c": 12, "d": 11}[band])
+
+
+def assign_time(rng: random.Random, sc: Scenario, errors: set[str]) -> None:
+    """Minutes, where they are documented, and billed units for every timed line.
+
+    Units follow the payer's rule except on the one line meant to be over-billed;
+    the variants make the subtle cases: a line over-billed only because minutes are
+    shared across codes (CMS), a 3-7 minute line that CMS still pays (leftover unit)
+    or that a per-code payer does not, and a visit with no minutes at all.
+    """
+    payer = PAYERS[sc.payer]
+    over = "units-exceed-time" in errors and bool(sc.blocks)
+    if over and payer.minutes_required and rng.random() < 0.3:
+        mode = "none"
+    elif not over and not payer.minutes_required and sc.blocks and rng.random() < 0.22:
+        mode = "none"
+    else:
+        mode = wchoice(rng, {"line": 0.35, "text": 0.3, "both": 0.15, "mixed": 0.2})
+    sc.time_mode = mode
+    target = rng.choice(sc.blocks).code if over and mode != "none" else None
+    variant = "normal"
+    if target:
+        variant = wchoice(rng, {"plus1": 0.4, "shared": 0.35, "small": 0.25} if payer.pooled_minutes
+                          else {"plus1": 0.5, "small": 0.5})
+    elif sc.blocks and payer.pooled_minutes and mode != "none" and rng.random() < 0.12:
+        variant, target = "leftover", rng.choice(sc.blocks).code
+    if variant in ("shared", "small", "leftover") and payer.pooled_minutes and not any(
+            s.code in TIMED_CODES for s in sc.services):
+        sc.services.append(Service("97110"))
+    sc.long_session = not over and variant == "normal" and len(sc.blocks) == 1 and rng.random() < 0.05
+    others = [s for s in sc.services if s.code in TIMED_CODES]
+    for _ in range(2000):
+        mins = {b.code: draw_minutes(rng, variant, b.code == target, sc.long_session, payer) for b in sc.blocks}
+        for s in others:
+            mins[s.code] = rng.randint(8, 38)
+        if not mins:
+            break
+        if payer.pooled_minutes and cms_has_tie(mins):
+            continue
+        allowed = {c: allowed_units(c, mins, payer) for c in mins}
+        if any(allowed[c] < 1 for c in mins if c != target):
+            continue
+        if variant == "plus1" and allowed[target] < 1:
+            continue
+        if variant == "shared" and not (units_for_minutes(mins[target]) > allowed[target] >= 1):
+            continue
+        if variant == "small" and allowed[target] != 0:
+            continue
+        if variant == "leftover" and allowed[target] < 1:
+            continue
+        if sc.long_session and allowed[sc.blocks[0].code] <= payer.max_units_per_line:
+            continue
+        break
+    else:
+        raise RuntimeError(f"no minutes satisfy variant {variant} for {list(mins)}")
+    units = {c: allowed_units(c, mins, payer) for c in mins}
+    if target and variant == "plus1":
+        units[target] += 1
+    elif target and variant == "shared":
+        units[target] = units_for_minutes(mins[target])
+    elif target and variant in ("small", "leftover"):
+        units[target] = 1
+    for block in sc.blocks:
+        sc.units[block.code] = max(1, units[block.code])
+        block.minutes = None if mode == "none" else mins[block.code]
+    for s in others:
+        s.units = max(1, units[s.code])
+        s.minutes = None if mode == "none" else mins[s.code]
+    for code in mins:
+        if mode == "none":
+            sc.on_line[code], sc.in_text[code] = False, False
+        elif mode == "mixed":
+            on = rng.random() < 0.5
+            sc.on_line[code], sc.in_text[code] = on, not on
+        else:
+            sc.on_line[code] = mode in ("line", "both")
+            sc.in_text[code] = mode in ("text", "both")
+    for s in sc.services:  # untimed services may show minutes that must not count
+        if s.code not in TIMED_CODES and s.code in ("97010", "97014", "97012") and mode != "none" \
+                and rng.random() < 0.5:
+            s.minutes = rng.randint(8, 15)
+            sc.in_text[s.code] = True
+
+
+def assign_modifiers(rng: random.Random, sc: Scenario, errors: set[str]) -> None:
+    """Modifiers: a distinct-procedure modifier on muscle lines next to CMT, except the one meant to lack it."""
+    cmt = bool(sc.cmt_codes())
+    target = rng.choice(sc.blocks).code if cmt and "modifier-59-missing" in errors and sc.blocks else None
+    cred = sc.signer
+    for block in sc.blocks:
+        if cmt and block.code == target:
+            mods = rng.choice([[], [], ["GP"], ["KX"], ["GP", "KX"]])  # none of these is distinct
+        elif cmt:
+            mods = [wchoice(rng, {"59": 0.65, "XS": 0.25, "XE": 0.04, "XP": 0.03, "XU": 0.03})]
+        elif sc.payer == "cms" and cred in ("PT", "DPT", "PTA") and rng.random() < 0.5:
+            mods = ["GP", "CQ"] if cred == "PTA" else ["GP"]
+        elif sc.payer == "cms" and cred == "OT" and rng.random() < 0.5:
+            mods = ["GO"]
+        else:
+            mods = ["59"] if rng.random() < 0.04 else []
+        sc.modifiers[block.code] = mods
+    for s in sc.services:
+        if s.code in CMT_CODES and sc.payer == "cms" and rng.random() < 0.7:
+            s.modifiers = ["AT"]
+        elif s.code in TIMED_CODES and sc.payer == "cms" and cred in ("PT", "DPT") and rng.random() < 0.4:
+            s.modifiers = ["GP"]
+
+
+def assign_performers(rng: random.Random, sc: Scenario, errors: set[str]) -> None:
+    """Who did the work: the signer unless the text names a delegate (LMT, PTA, ATC, PT)."""
+    if not sc.blocks:
+        return
+    delegates = sc.persona["delegates"]
+    if "provider-not-covered" in errors and sc.signer not in NON_COVERED:
+        pool = [d for d in delegates if d["credential"] in NON_COVERED] or GENERIC_DELEGATES
+        d = rng.choice(pool)
+        targets = sc.blocks if rng.random() < 0.5 else [rng.choice(sc.blocks)]
+        for block in targets:
+            block.performer = Performer(d["name"], d["credential"])
+        return
+    for d in delegates:
+        if sc.payer == STRICT and d["credential"] in NON_COVERED:
+            continue
+        if rng.random() < d["p"]:
+            massage = [b for b in sc.blocks if b.code == "97124"]
+            block = massage[0] if d["credential"] == "LMT" and massage else rng.choice(sc.blocks)
+            if block.performer is None:
+                block.performer = Performer(d["name"], d["credential"])

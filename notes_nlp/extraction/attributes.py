@@ -152,7 +152,7 @@ class AttributeParser:
         if label in TECHNIQUE_LABELS:
             return {"technique": span.id_, "regions": regions.get((span.start_char, span.end_char), [])}
         if label == "SERVICE":
-            return {"code": span.id_}
+            return {"code": span.id_, "regions": regions.get((span.start_char, span.end_char), [])}
         if label == "CREDENTIAL":
             return {"credential": self._credential(span.text), "role": self._role(span)}
         if label == "GOAL":
@@ -199,7 +199,7 @@ def _anchor_of(time: Span, sentence: list[Span]) -> dict[str, Any] | None:
 
 
 def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, int], list[str]]:
-    """The regions each technique or CMT mention of one sentence treated.
+    """The regions each technique, CMT or service mention of one sentence treated.
 
     A mention owns the regions after it up to the next technique, CMT or service
     ("MFR to L UT, joint mobs R shoulder"). One with none of its own shares
@@ -215,7 +215,7 @@ def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, in
         start = anchor.end_char
         end = anchors[index + 1].start_char if index + 1 < len(anchors) else sentence_end
         own = sorted({r.id_ for r in region_spans if start <= r.start_char < end})
-        if not own and anchor.label_ != "SERVICE" and index + 1 < len(anchors) and anchors[index + 1].label_ == anchor.label_:
+        if not own and index + 1 < len(anchors) and anchors[index + 1].label_ == anchor.label_:
             own = following
         if not own:
             previous_end = anchors[index - 1].end_char if index > 0 else -1

@@ -1,0 +1,61 @@
+"""Billed lines: parsed and checked once, so the rules can trust them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_CODE = re.compile(r"^(?:\d{5}|[A-V]\d{4})$")
+_MODIFIER = re.compile(r"^[0-9A-Z]{2}$")
+MAX_UNITS = 24
+MAX_MINUTES = 720
+
+
+@dataclass(frozen=True)
+class BilledLine:
+    index: int
+    code: str
+    modifiers: tuple[str, ...] = ()
+    units: int = 1
+    minutes: int | None = None
+    label: str | None = None
+
+
+def _count(value: Any, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+    if number != int(number) or not low <= number <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return int(number)
+
+
+def parse_line(index: int, raw: Any) -> BilledLine:
+    """A billed line from its JSON form; ValueError names the field and says what is expected."""
+    where = f"billed[{index}]"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} must be an object like {{\"code\": \"97140\", \"units\": 1}}, got {raw!r}")
+    code = str(raw.get("code", "")).strip().upper()
+    if not _CODE.match(code):
+        raise ValueError(f"{where}.code must be a 5-character CPT/HCPCS code such as 97140, got {raw.get('code')!r}")
+    modifiers = raw.get("modifiers") or []
+    if isinstance(modifiers, str):
+        modifiers = [modifiers]
+    if not isinstance(modifiers, list) or not all(isinstance(m, (str, int)) and _MODIFIER.match(str(m).strip().upper()) for m in modifiers):
+        raise ValueError(f"{where}.modifiers must be a list of 2-character modifiers such as [\"59\"], got {raw.get('modifiers')!r}")
+    units = _count(raw.get("units", 1), f"{where}.units", 1, MAX_UNITS)
+    minutes = raw.get("minutes")
+    if minutes is not None:
+        minutes = _count(minutes, f"{where}.minutes", 0, MAX_MINUTES)
+    label = raw.get("label")
+    return BilledLine(index, code, tuple(str(m).strip().upper() for m in modifiers), units, minutes, label)
+
+
+def parse_lines(raw: Any) -> list[BilledLine]:
+    if not isinstance(raw, list):
+        raise ValueError(f"billed must be a list of lines, got {type(raw).__name__}")
+    return [parse_line(index, line) for index, line in enumerate(raw)]

@@ -1,0 +1,147 @@
+"""The facts of a note the rules read: extracted mentions and billed lines, never raw text.
+
+Built from the extraction's entity records (``notes_nlp.extraction.records``)
+and the note record, so the rules run on anything that produced such records
+and know nothing of spaCy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Iterable
+
+from notes_nlp.rules.billing import BilledLine, parse_lines
+from notes_nlp.rules.units import is_timed
+
+FAMILY_OF_CODE = {"97124": "MASSAGE_TECHNIQUE", "97140": "MANUAL_TECHNIQUE"}
+CODE_OF_FAMILY = {family: code for code, family in FAMILY_OF_CODE.items()}
+PERFORMED = "performed"
+# A goal or purpose counts unless it is denied or belongs to the past.
+NOT_ASSERTED = frozenset({"negated", "historical"})
+
+
+@cache
+def chiropractic_cmt_codes() -> frozenset[str]:
+    """98940-98943: the CMT codes SPEC section 3 edits 97124/97140 against."""
+    text = resources.files("notes_nlp.rules").joinpath("data", "codes.json").read_text("utf-8")
+    codes = json.loads(text)["cmt_codes"]
+    return frozenset(code for code, about in codes.items() if about["system"] == "chiropractic")
+
+
+@dataclass(frozen=True)
+class Minutes:
+    """Documented minutes of one code and where they came from, for messages."""
+
+    minutes: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NoteFacts:
+    entities: tuple[dict[str, Any], ...]
+    lines: tuple[BilledLine, ...]
+    credential: str | None = None
+
+    @classmethod
+    def build(cls, record: dict[str, Any], entities: Iterable[dict[str, Any]]) -> "NoteFacts":
+        """Facts of one note; billed lines from the record, else those written in the text."""
+        entities = tuple(entities)
+        raw = record.get("billed")
+        if raw is None:
+            raw = [e["value"] for e in entities if e["label"] == "BILLING" and e["value"] and e["value"].get("code")]
+        credential = record.get("provider_credential")
+        return cls(entities, tuple(parse_lines(raw)), str(credential).strip() if credential else None)
+
+    def mentions(self, *labels: str) -> list[dict[str, Any]]:
+        return [e for e in self.entities if e["label"] in labels]
+
+    def performed(self, *labels: str) -> list[dict[str, Any]]:
+        return [e for e in self.mentions(*labels) if e["status"] == PERFORMED]
+
+    def asserted(self, *labels: str) -> list[dict[str, Any]]:
+        return [e for e in self.mentions(*labels) if e["status"] not in NOT_ASSERTED]
+
+    @property
+    def measurable_goals(self) -> list[dict[str, Any]]:
+        return [g for g in self.asserted("GOAL") if (g["value"] or {}).get("measurable")]
+
+    @property
+    def muscle_work_lines(self) -> list[BilledLine]:
+        return [line for line in self.lines if line.code in FAMILY_OF_CODE]
+
+    @property
+    def cmt_lines(self) -> list[BilledLine]:
+        return [line for line in self.lines if line.code in chiropractic_cmt_codes()]
+
+    @property
+    def cmt_regions(self) -> set[str]:
+        return {r for e in self.performed("CMT") for r in (e["value"] or {}).get("regions", [])}
+
+    def treatment_regions(self, *labels: str) -> set[str]:
+        """Regions owned by performed techniques (and services) of these labels."""
+        found = [e for e in self.mentions(*labels) if e["label"] == "SERVICE" or e["status"] == PERFORMED]
+        return {r for e in found for r in (e["value"] or {}).get("regions", [])}
+
+    def performer(self) -> tuple[str | None, list[dict[str, Any]]]:
+        """Who did the work: a performer named in the text counts over the record's signer."""
+        credentials = self.mentions("CREDENTIAL")
+        named = [c for c in credentials if (c["value"] or {}).get("role") == "performer"]
+        if named:
+            return named[0]["value"]["credential"], named[:1]
+        if self.credential:
+            return self.credential, []
+        signers = [c for c in credentials if (c["value"] or {}).get("role") == "signer"]
+        return (signers[-1]["value"]["credential"], signers[-1:]) if signers else (None, [])
+
+    def text_minutes(self) -> dict[str, list[dict[str, Any]]]:
+        """TIME mentions by the code of the technique or service they belong to."""
+        by_code: dict[str, list[dict[str, Any]]] = {}
+        for time in self.mentions("TIME"):
+            value = time["value"] or {}
+            anchor = value.get("of")
+            if value.get("total") or not anchor or value.get("minutes") is None:
+                continue
+            code = CODE_OF_FAMILY.get(anchor["label"]) or (anchor["id"] if anchor["label"] == "SERVICE" else None)
+            if code:
+                by_code.setdefault(code, []).append(time)
+        return by_code
+
+    def visit_total(self) -> dict[str, Any] | None:
+        totals = [t for t in self.mentions("TIME") if (t["value"] or {}).get("total") and t["value"].get("minutes")]
+        return max(totals, key=lambda t: t["value"]["minutes"]) if totals else None
+
+    def timed_minutes(self) -> dict[str, Minutes]:
+        """Minutes of each billed timed code: the billed line, else the text, else what a
+        documented visit total leaves for the one code still without minutes."""
+        text = self.text_minutes()
+        found: dict[str, Minutes] = {}
+        for line in self.lines:
+            if not is_timed(line.code) or line.code in found:
+                continue
+            if line.minutes is not None:
+                found[line.code] = Minutes(line.minutes, (f"{line.minutes} min on the billed line",))
+            elif line.code in text:
+                times = text[line.code]
+                found[line.code] = Minutes(
+                    sum(t["value"]["minutes"] for t in times),
+                    tuple(f"{_anchor_text(self, t)} {t['text']}" for t in times),
+                )
+        missing = [line.code for line in self.lines if is_timed(line.code) and line.code not in found]
+        total = self.visit_total()
+        if total and len(set(missing)) == 1:
+            left = max(total["value"]["minutes"] - sum(m.minutes for m in found.values()), 0)
+            found[missing[0]] = Minutes(left, (f"{left} min left of the documented total {total['text']}",))
+        return found
+
+    @property
+    def documents_minutes(self) -> bool:
+        """Whether the visit documents any minutes at all."""
+        return any(line.minutes is not None for line in self.lines) or bool(self.text_minutes()) or self.visit_total() is not None
+
+
+def _anchor_text(facts: NoteFacts, time: dict[str, Any]) -> str:
+    anchor = time["value"]["of"]
+    return next((e["text"] for e in facts.entities if e["start"] == anchor["start"] and e["end"] == anchor["end"]), anchor["id"])
