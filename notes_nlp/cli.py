@@ -108,5 +108,23 @@ def corpus_eval_extraction(
     typer.echo(report(evaluate(notes_nlp.load(), annotated), len(annotated)))
 
 
+@corpus_app.command("eval-rules")
+def corpus_eval_rules(
+    folder: Path = typer.Argument(Path("corpus"), help="The corpus folder."),
+    split: str = typer.Option("dev", help="train, dev or test."),
+    source: Optional[str] = typer.Option(None, help="Only notes of this source: handwritten or generated."),
+    mistakes: int = typer.Option(0, help="Also list this many lines where the findings and the gold reasons differ."),
+) -> None:
+    """Precision and recall of the rules' error findings against the gold reasons of a split."""
+    import notes_nlp
+    from notes_nlp.corpus.evaluate_rules import evaluate, report
+    from notes_nlp.corpus.load import split_notes
+
+    records = [r for r in split_notes(folder, split) if source is None or r.get("source") == source]
+    if not records:
+        fail(f"no notes in split {split!r} of {folder}")
+    typer.echo(report(evaluate(notes_nlp.load(), records), mistakes))
+
+
 if __name__ == "__main__":
     app()

@@ -911,3 +911,714 @@ def assign_performers(rng: random.Random, sc: Scenario, errors: set[str]) -> Non
             block = massage[0] if d["credential"] == "LMT" and massage else rng.choice(sc.blocks)
             if block.performer is None:
                 block.performer = Performer(d["name"], d["credential"])
+
+
+# ---------------------------------------------------------------------------
+# Rendering: facts -> marked text, in one of many styles
+# ---------------------------------------------------------------------------
+
+TIME_FORMATS = {  # (prefix, inside the TIME span, suffix)
+    "full": [("x ", "{m} min", ""), ("for ", "{m} minutes", ""), ("", "{m} min", ""), ("x ", "{m} minutes", ""),
+             ("(", "{m} min", ")"), ("for ", "{m} min", "")],
+    "abbr": [("x", "{m}'", ""), ("", "{m}'", ""), ("x ", "{m} min", ""), ("x", "{m}min", ""), ("", "{m} mins", "")],
+    "narr": [("for ", "{m} minutes", ""), ("for about ", "{m} minutes", ""), ("for ", "{m} min", "")],
+}
+GENERIC_MANUAL = {"full": ["Manual therapy", "Manual therapy techniques", "Hands-on manual therapy"],
+                  "abbr": ["manual tx", "manual therapy", "MT"]}
+NEARMISS_BLOCK = {"dry_needling": ["Dry needling", "dry needling"], "mech_traction": ["Mechanical traction"],
+                  "tpi": ["Trigger point injection", "TPI (trigger point injection)"]}
+PREPS = ["to", "to the", "over", "at"]
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Replace {slot}s; unknown slots are an error so a vocabulary typo cannot leak into a note."""
+    def sub(m: re.Match) -> str:
+        if m.group(1) not in values:
+            raise KeyError(f"slot {m.group(1)} missing for {template!r}")
+        return str(values[m.group(1)])
+    return re.sub(r"\{(\w+)\}", sub, template)
+
+
+def join_list(items: list[str], rng: random.Random, abbr: bool) -> str:
+    """'A and B', 'A, B and C', or 'A/B' in abbreviated notes."""
+    if len(items) == 1:
+        return items[0]
+    if abbr and rng.random() < 0.6:
+        return rng.choice(["/", " + ", ", "]).join(items)
+    return ", ".join(items[:-1]) + rng.choice([" and ", ", and ", " & " if abbr else " and "]) + items[-1]
+
+
+def split_minutes(rng: random.Random, total: int, k: int) -> list[int]:
+    """Split a line's minutes among k techniques (each at least 2)."""
+    cuts = sorted(rng.sample(range(2, total - 1), k - 1)) if total >= 2 * k + 2 else []
+    if len(cuts) != k - 1 or any(b - a < 2 for a, b in zip([0] + cuts, cuts + [total])):
+        base = [total // k] * k
+        base[0] += total - sum(base)
+        return base
+    return [b - a for a, b in zip([0] + cuts, cuts + [total])]
+
+
+class Renderer:
+    """Writes one scenario as marked text. Every entity goes through a helper that emits a marker."""
+
+    def __init__(self, sc: Scenario, rng: random.Random, note_number: int):
+        self.sc, self.rng = sc, rng
+        self.abbr = sc.register == "abbr"
+        self.narr = sc.style in ("narrative", "long")
+        self.side_form = rng.choice(V["side_forms"][sc.side])
+        self.time_fmt = rng.choice(TIME_FORMATS["abbr" if self.abbr else "narr" if sc.style == "narrative"
+                                                else "full"])
+        self.clock = sc.time_mode in ("text", "both", "mixed") and rng.random() < 0.15
+        self.clock_at = rng.randint(96, 200) * 5  # 8:00 .. 16:40
+        self.note_number = note_number
+        self.gender = rng.choice(["F", "M"])
+
+    # --- entity helpers -------------------------------------------------
+    def region(self, canon: str, cmt: bool = False) -> str:
+        pool = REGIONS[canon]["cmt"] if cmt else REGIONS[canon]["abbr" if self.abbr else "full"]
+        surface = re.sub(r"\{side\}(?=[A-Z])", self.sc.side, self.rng.choice(pool))
+        return mk("BODY_REGION", surface.replace("{side}", self.side_form))
+
+    def regions(self, canons: list[str], cmt: bool = False) -> str:
+        return join_list([self.region(r, cmt) for r in canons], self.rng, self.abbr)
+
+    def tech(self, tech: str, status: str = "performed") -> str:
+        t = TECH[tech]
+        if self.rng.random() < self.sc.typo_p:
+            forms = t["typo"]
+        else:
+            forms = t["abbr" if self.abbr else "full"]
+        label = "MASSAGE_TECHNIQUE" if t["family"] == "massage" else "MANUAL_TECHNIQUE"
+        return mk(label, self.rng.choice(forms), status)
+
+    def time(self, minutes: int, bare: bool = False) -> str:
+        """A TIME marker in this note's habit ("x 12 min", "12'", "10:05-10:17"); bare drops the "x"/"for"."""
+        if self.clock:
+            start, end = self.clock_at, self.clock_at + minutes
+            self.clock_at = end + self.rng.choice([0, 0, 5])
+            inner = f"{start // 60}:{start % 60:02d}-{end // 60}:{end % 60:02d}"
+            return f"({mk('TIME', inner)})"
+        pre, inner, post = self.time_fmt
+        if bare:
+            pre, post = "", ""
+        return f"{pre}{mk('TIME', inner.format(m=minutes))}{post}"
+
+    def billing(self, code: str, modifiers: list[str], units: int | None) -> str:
+        text = code + "".join(f"-{m}" for m in modifiers)
+        if units is not None and (units > 1 or self.rng.random() < 0.7):
+            text += self.rng.choice([f" x{units}", f" x {units}", f" ({units} unit{'s' if units > 1 else ''})"])
+        return mk("BILLING", text)
+
+    def line_billing(self, code: str) -> str:
+        """The billing marker of a billed line, exactly as the billing section writes it."""
+        if code in self.sc.units:
+            return self.billing(code, self.sc.modifiers.get(code, []), self.sc.units[code])
+        for s in self.sc.services:
+            if s.code == code:
+                return self.billing(code, s.modifiers, s.units if s.code in TIMED_CODES else None)
+        raise KeyError(code)
+
+    def credential(self, cred: str) -> str:
+        return mk("CREDENTIAL", cred)
+
+    def intent(self, it: Intent, with_region: bool = True) -> str:
+        if it.kind == "relax":
+            conn, text = self.rng.choice(V["intents"]["relax_abbr" if self.abbr else "relax"])
+            return f"{conn} {mk('INTENT_RELAXATION', text)}"
+        entry = V["intents"]["functional"][it.index]
+        out = f"{entry['to']} {mk('INTENT_FUNCTIONAL', entry['abbr'] if self.abbr else entry['text'])}"
+        if it.region and with_region:
+            prep = "" if self.abbr else self.rng.choice(["of the ", "in the ", "at the "])
+            out += f" {prep}{self.region(it.region)}"
+        return out
+
+    def intents(self, its: list[Intent]) -> str:
+        return " and ".join(self.intent(i) for i in its)
+
+    # --- facts as clauses -----------------------------------------------
+    def complaint(self) -> str:
+        c = V["complaints"]
+        if self.sc.region_named:
+            pool = c["abbr_region"] if self.abbr else c["region_dx_safe"] + (c["region_dx_ok"] if self.sc.has_dx else [])
+            return fill(self.rng.choice(pool), {"region": self.region(self.sc.regions[0])})
+        return self.rng.choice(c["abbr_noregion"] if self.abbr else c["noregion_dx_safe"])
+
+    def findings(self) -> list[str]:
+        f = V["findings"]
+        out = []
+        if self.sc.region_named:
+            for r in self.sc.regions[:1 + (self.rng.random() < 0.4)]:
+                out.append(fill(self.rng.choice(f["region"]), {"region": self.region(r)}))
+            if self.sc.edema:
+                r = next(r for r in self.sc.regions if r in ("upper_ext", "lower_ext"))
+                out.append(fill(self.rng.choice(f["edema"]), {"region": self.region(r)}))
+            if self.sc.has_dx and self.rng.random() < 0.15:
+                out.append(fill(self.rng.choice(f["spasm"]), {"region": self.region(self.sc.regions[0])}))
+        elif self.rng.random() < 0.7:
+            out.append(self.rng.choice(f["noregion"]))
+        return out
+
+    def rom(self) -> tuple[str, int, int] | None:
+        """A ROM phrase (with its region marker) for a region of this note, with its degree range."""
+        key = "rom_abbr" if self.abbr else "rom"
+        options = [(r, e) for r in self.sc.regions for e in REGIONS[r][key]] if self.sc.region_named else []
+        if not options:
+            return None
+        _, (phrase, lo, hi) = self.rng.choice(options)
+        surface = phrase.replace("{side}", self.side_form)
+        return surface, lo, hi
+
+    def measures(self) -> list[str]:
+        m, rng = V["measures"], self.rng
+        out = []
+        if rng.random() < 0.7:
+            out.append(fill(rng.choice(m["pain_abbr" if self.abbr else "pain"]), {"n": rng.randint(2, 8)}))
+        rom = self.rom()
+        if rom and rng.random() < 0.6:
+            phrase, lo, hi = rom
+            out.append(f"{phrase} {mk('MEASURE', f'{rng.randint(lo, hi)}°')}")
+        if rng.random() < 0.35:
+            out.append(fill(rng.choice(m["outcome"]), {"p": rng.randint(18, 60), "l": rng.randint(30, 66),
+                                                       "q": rng.randint(18, 60), "f": rng.randint(2, 7)}))
+        if rng.random() < 0.2:
+            out.append(fill(rng.choice(m["tolerance"]), {"t": rng.choice(range(10, 45, 5)), "b": rng.randint(2, 8)}))
+        if rng.random() < 0.12:
+            out.append(fill(rng.choice(m["strength"]), {"g": rng.randint(30, 70)}))
+        if self.sc.edema and rng.random() < 0.7:
+            out.append(fill(rng.choice(m["girth"]), {"side": self.side_form, "c": rng.randint(22, 34)}))
+        if not out:
+            out.append(fill(rng.choice(m["pain"]), {"n": rng.randint(2, 8)}))
+        return out
+
+    def diagnoses(self) -> list[str]:
+        rng, sc = self.rng, self.sc
+        dxs = V["diagnoses"]
+        if not sc.region_named:
+            pool = [d for d in dxs if d["region"] is None]
+        elif sc.edema and rng.random() < 0.8:
+            pool = [d for d in dxs if d.get("edema")]
+        else:
+            pool = [d for d in dxs if d["region"] in sc.regions[:2] and not d.get("edema")
+                    and (not d.get("chiro") or sc.cmt_codes())]
+            pool = pool or [d for d in dxs if d["region"] is None]
+        chosen = rng.sample(pool, min(len(pool), 1 + (rng.random() < 0.3)))
+        items = []
+        for d in chosen:
+            values = {"s": "1" if sc.side == "R" else "2", "sideword": "right" if sc.side == "R" else "left"}
+            code, name = fill(d["code"], values), fill(d["name"], values)
+            style = rng.random()
+            if style < 0.35:
+                items.append(f"{mk('DIAGNOSIS', code)} {mk('DIAGNOSIS', name)}")
+            elif style < 0.65:
+                items.append(f"{mk('DIAGNOSIS', name)} ({mk('DIAGNOSIS', code)})")
+            elif style < 0.82:
+                items.append(mk("DIAGNOSIS", code))
+            else:
+                items.append(mk("DIAGNOSIS", name))
+        lead = rng.choice(["Dx:", "Dx:", "ICD-10:", "Diagnosis:"] if not self.narr
+                          else ["Diagnosis is", "Working diagnosis:", "Dx:"])
+        return [f"{lead} {'; '.join(items)}"]
+
+    def goals(self) -> list[str]:
+        rng, sc = self.rng, self.sc
+        if sc.goal_mode == "vague":
+            return [rng.choice(V["vague_goals"])]
+        if sc.goal_mode == "poc":
+            return [rng.choice(V["poc_refs"]).rstrip(".")]
+        if sc.goal_mode != "measurable":
+            return []
+        pool = []
+        for g in V["goals"]:
+            if g["region"] == "rom" and not self.rom():
+                continue
+            if g["region"] == "upper_ext" and not (sc.region_named and "upper_ext" in sc.regions):
+                continue
+            pool.append(g)
+        out = []
+        for g in rng.sample(pool, min(len(pool), int(wchoice(rng, {"1": 0.45, "2": 0.4, "3": 0.15})))):
+            values = {k: rng.choice(v) for k, v in g["slots"].items()}
+            values["side"] = self.side_form
+            if g["region"] == "rom":
+                phrase, lo, hi = self.rom()
+                values.update(rom=phrase, deg=str(hi + rng.choice([5, 10, 15])))
+            text = fill(g["text"], values)
+            labels = V["goal_labels"] if g["tf"] else [lab for lab in V["goal_labels"] if "TG" in lab]
+            out.append(f"{rng.choice(labels)} {mk('GOAL', text, 'performed')}")
+        return out
+
+    def progress(self) -> list[str]:
+        rng, sc = self.rng, self.sc
+        numeric = []
+        if sc.has_measure:
+            for p in V["progress_numeric"]:
+                if p["region"] == "rom" and not self.rom():
+                    continue
+                if "girth" in p["text"] and not sc.edema:
+                    continue
+                numeric.append(p)
+        plain = list(V["progress_plain"])
+        out = []
+        for _ in range(1 + (rng.random() < 0.3)):
+            p = rng.choice(numeric) if numeric and rng.random() < 0.6 else rng.choice(plain)
+            values = {"pa": rng.randint(5, 8), "t": rng.choice(range(20, 65, 5)), "b": rng.randint(4, 12),
+                      "p": rng.randint(12, 30)}
+            values.update(pb=values["pa"] - rng.randint(1, 3), t0=values["t"] - rng.choice([10, 15]),
+                          p0=values["p"] + rng.randint(6, 20))
+            if p["region"] == "rom":
+                phrase, lo, hi = self.rom()
+                a = rng.randint(lo, hi - 6)
+                values.update(rom=phrase, a=a, b=min(hi + 10, a + rng.randint(5, 20)))
+            item = mk("PROGRESS", fill(p["text"], values))
+            if item not in out:
+                out.append(item)
+        return out
+
+    def performer_suffix(self, p: Performer) -> str:
+        c = self.credential(p.credential)
+        return self.rng.choice([f"performed by {p.name}, {c}, under my supervision",
+                                f"by {c} {p.name} under direct supervision",
+                                f"performed by {c} ({p.name}) under supervision"])
+
+    def tech_sentence(self, block: Block) -> str:
+        """Performed techniques with regions, minutes and purpose, in one of many word orders."""
+        rng, sc = self.rng, self.sc
+        techs = block.performed()
+        minutes = block.minutes if sc.in_text.get(block.code) else None
+        if minutes is not None and len(techs) >= 2 and rng.random() < 0.35:
+            parts = split_minutes(rng, minutes, len(techs))
+            tech_str = join_list([f"{self.tech(t)} {self.time(m)}" for t, m in zip(techs, parts)], rng, self.abbr)
+            time_str = ""
+        else:
+            tech_str = join_list([self.tech(t) for t in techs], rng, self.abbr)
+            time_str = self.time(minutes) if minutes is not None else ""
+        regs = self.regions(block.regions) if block.regions else ""
+        intents = self.intents(block.intents)
+        if self.abbr:
+            forms = [[tech_str, regs, time_str, intents]]
+            if regs:
+                forms.append([regs + " -", tech_str, time_str, intents])
+        elif sc.style == "narrative":
+            forms = [["I performed", tech_str, f"to the {regs}" if regs else "", time_str, intents],
+                     [tech_str, f"was applied to the {regs}" if regs else "was applied", time_str, intents],
+                     ["We used", tech_str, f"over the {regs}" if regs else "", time_str, intents]]
+        else:
+            prep = rng.choice(PREPS)
+            forms = [[tech_str, f"{prep} {regs}" if regs else "", time_str, intents],
+                     [tech_str, f"performed {prep} {regs}" if regs else "performed", time_str, intents]]
+            if regs:
+                forms.append([regs + ":", tech_str, time_str, intents])
+        if intents and rng.random() < 0.25:
+            parts = [intents + ","] + [p for p in rng.choice(forms) if p is not intents]
+        else:
+            parts = rng.choice(forms)
+        out = " ".join(p for p in parts if p)
+        if block.performer:
+            out += "; " + self.performer_suffix(block.performer)
+        return out
+
+    def block_sentences(self, block: Block) -> list[tuple[str, str]]:
+        """(section, clause) pairs documenting one billed line."""
+        rng, sc = self.rng, self.sc
+        if block.kind in ("ok", "mismatch"):
+            return [("T", self.tech_sentence(block))]
+        out: list[tuple[str, str]] = []
+        regs = self.regions(block.regions) if block.regions else ""
+        to_regs = f" to {regs}" if regs else ""
+        has_time = bool(sc.in_text.get(block.code) and block.minutes)
+        intents = self.intents(block.intents)
+        if block.kind in ("missing-generic", "missing-nearmiss"):
+            time_str = self.time(block.minutes) if has_time else ""
+            word = (rng.choice(GENERIC_MANUAL["abbr" if self.abbr else "full"]) if block.kind == "missing-generic"
+                    else rng.choice(NEARMISS_BLOCK[block.nearmiss]))
+            clause = " ".join(p for p in [word + to_regs, time_str, intents] if p)
+            if block.performer:
+                clause += "; " + self.performer_suffix(block.performer)
+            return [("T", clause)]
+        tech = self.tech(block.techs[0], {"missing-negated": "negated", "missing-planned": "planned",
+                                          "missing-historical": "historical"}[block.kind])
+        if block.kind == "missing-negated":
+            out.append(("T", rng.choice([f"Pt declined {tech}{to_regs} today",
+                                         f"{tech}{to_regs} deferred today due to skin irritation",
+                                         f"{tech}{to_regs} not performed, pt requested to skip",
+                                         f"No {tech}{to_regs} today per pt request"])))
+        elif block.kind == "missing-planned":
+            out.append(("P", rng.choice([f"Will add {tech}{to_regs} next visit", f"Plan to try {tech}{to_regs}",
+                                         f"Consider {tech}{to_regs} if symptoms persist",
+                                         f"Next visit: {tech}{to_regs}"])))
+        else:
+            out.append(("S", rng.choice([f"Pt previously had {tech}{to_regs} with good relief",
+                                         f"Hx of {tech}{to_regs} last year",
+                                         f"Had {tech}{to_regs} at another clinic last year"])))
+        # the billed time and purpose still appear, tied to the code billed
+        extra = []
+        if has_time:
+            extra.append(f"{self.line_billing(block.code)} - {self.time(block.minutes, bare=True)}")
+        if intents:
+            extra.append(f"purpose: {intents}")
+        if block.performer:
+            extra.append(self.performer_suffix(block.performer))
+        if extra:
+            out.append(("T", rng.choice(["Timed: ", "Today: ", "Billed: "]) + ", ".join(extra)))
+        return out
+
+    def cmt_sentence(self) -> str:
+        rng = self.rng
+        term = mk("CMT", rng.choice(V["cmt_terms"]["abbr" if self.abbr else "full"]))
+        regs = self.regions(self.sc.cmt_regions, cmt=True)
+        if self.abbr:
+            return rng.choice([f"{term} {regs}", f"{term}: {regs}"])
+        if self.sc.style == "narrative":
+            return rng.choice([f"I performed {term} to the {regs}", f"{term} were delivered to the {regs}"])
+        return rng.choice([f"{term} to {regs}", f"{term}: {regs}", f"{term} delivered to {regs}"])
+
+    def service_sentence(self, s: Service) -> str | None:
+        rng, sc = self.rng, self.sc
+        if s.code in CMT_CODES:
+            return None
+        time_str = self.time(s.minutes) if sc.in_text.get(s.code) and s.minutes else ""
+        if s.code in V["code_names"]:
+            name = rng.choice(V["code_names"][s.code]["abbr" if self.abbr else "full"])
+            desc = ""
+            if s.code == "97110":
+                items = rng.sample(V["exercises"], rng.randint(1, 3))
+                if "glides" in sc.nearmiss:
+                    items.append(rng.choice(V["exercise_glides"]))
+                desc = ", ".join(items)
+            elif s.code in V["activity_desc"]:
+                desc = rng.choice(V["activity_desc"][s.code])
+            elif s.code in ("97010", "97014") and sc.region_named and rng.random() < 0.5:
+                desc = f"to {self.region(sc.regions[0])}"
+            head = " ".join(p for p in [name, time_str] if p)
+            return f"{head}: {desc}" if desc and rng.random() < 0.6 else " ".join(p for p in [head, desc] if p)
+        if s.code == "20552":
+            return None  # written with its block
+        if s.code.startswith("971"):
+            return rng.choice(["Initial evaluation completed", "Evaluation completed, plan of care established"])
+        if s.code in ("99203", "99204"):
+            return "New patient evaluation completed"
+        return rng.choice(["Separate E/M today for new complaint", "E/M: medication review and new complaint"])
+
+    def distractor(self, tech: str, status: str) -> tuple[str, str]:
+        rng, sc = self.rng, self.sc
+        if tech == "trp_none":
+            return "O", rng.choice(V["negated_trp_forms"])
+        t = self.tech(tech, status)
+        regs = ""
+        fits = [r for r in sc.regions if tech_fits(tech, [r])]
+        if sc.region_named and fits and rng.random() < 0.4:
+            regs = f" to {self.region(rng.choice(fits))}"
+        if status == "negated":
+            return "T", rng.choice([f"Pt declined {t}{regs} today", f"{t}{regs} deferred", f"No {t}{regs} today",
+                                    f"{t}{regs} not performed"])
+        if status == "planned":
+            return "P", rng.choice([f"Will add {t}{regs} next visit", f"Consider {t}{regs}",
+                                    f"Plan to progress to {t}{regs}", f"May try {t}{regs} next week"])
+        return "S", rng.choice([f"Hx of {t}{regs} last year", f"Previously had {t}{regs} with temporary relief",
+                                f"Had {t}{regs} years ago"])
+
+    def nearmiss_sentence(self, kind: str) -> tuple[str, str] | None:
+        rng, sc = self.rng, self.sc
+        if kind == "tpi_referral":
+            return "P", rng.choice(["Referred to pain management to discuss trigger point injection",
+                                    "Pt asked about trigger point injection, will discuss with MD"])
+        if kind == "dry_needling":
+            return "T", rng.choice(["Pt declined dry needling today", "Dry needling not offered at this clinic"])
+        if kind == "manual_word":
+            return "A", rng.choice(["Pt responds well to manual therapy", "Manual therapy remains indicated"])
+        if kind == "compression":
+            return "T", "Compression bandaging applied after session"
+        if kind == "fundal":
+            return "H", "OB hx: vaginal delivery, fundal massage postpartum per pt, no complications"
+        if kind == "flap":
+            return "H", "Pt is s/p reconstruction; op report notes surgical mobilization of the flap"
+        return None  # glides are written inside ther ex
+
+    def history(self) -> list[str]:
+        rng = self.rng
+        values = {"age": rng.randint(24, 78), "sex": "female" if self.gender == "F" else "male",
+                  "job": rng.choice(V["jobs"]), "weeks": rng.randint(2, 12), "mechanism": rng.choice(V["mechanisms"])}
+        items = [fill(V["history"][0], values).rstrip("."), fill(V["history"][1], values).rstrip(".")]
+        if self.sc.has_dx and self.rng.random() < 0.6:
+            pmh = rng.sample(V["pmh_items"], rng.randint(1, 3))
+            items.append("PMH: " + ", ".join(mk("DIAGNOSIS", p) for p in pmh))
+        elif self.sc.style == "long":
+            items.append(rng.choice(["PMH: noncontributory", "PMH: none reported"]))
+        return items
+
+    def sections(self) -> dict[str, list[str]]:
+        """All clauses of the note, by section (H S O T A G P B Z)."""
+        rng, sc = self.rng, self.sc
+        sec: dict[str, list[str]] = {k: [] for k in "HSOTAGPBZ"}
+        if sc.style in ("long", "narrative") and (sc.style == "long" or rng.random() < 0.5):
+            sec["H"] += self.history()
+        sec["S"].append(self.complaint())
+        if sc.has_measure:
+            measures = self.measures()
+            if measures and rng.random() < 0.4:
+                sec["S"].append(("pt reports " if not self.abbr else "") + measures.pop(0))
+            sec["O"] += measures
+        sec["O"] += self.findings()
+        if sc.progress:
+            sec["S" if rng.random() < 0.5 else "A"] += self.progress()
+        elif sc.visit >= 1 and rng.random() < 0.6:
+            sec["S" if rng.random() < 0.5 else "A"].append(rng.choice(V["no_progress"]).rstrip("."))
+        if sc.cmt_codes():
+            sec["T"].append(self.cmt_sentence())
+        for block in sc.blocks:
+            if sc.style == "checkbox" and block.kind not in ("missing-planned", "missing-historical"):
+                continue  # written as boxes by render_checkbox
+            for where, clause in self.block_sentences(block):
+                if sc.style == "checkbox" and where == "T":
+                    continue
+                sec[where].append(clause)
+        for s in sc.services:
+            sentence = self.service_sentence(s)
+            if sentence:
+                sec["T"].append(sentence)
+        for block in sc.blocks:
+            if block.nearmiss == "tpi":
+                sec["T"].append(f"{self.line_billing('20552')} performed by me")
+        timed = sc.timed_minutes()
+        if timed and all(sc.in_text.get(c) for c in timed) and len(timed) > 1 and rng.random() < 0.25:
+            sec["T"].append(f"Total timed minutes: {mk('TIME', str(sum(timed.values())) + ' min')}")
+        for tech, status in sc.distractors:
+            where, clause = self.distractor(tech, status)
+            sec[where].append(clause)
+        for kind in sc.nearmiss:
+            got = self.nearmiss_sentence(kind)
+            if got:
+                sec[got[0]].append(got[1])
+        if sc.has_dx:
+            sec["A"] += self.diagnoses()
+        if rng.random() < 0.6 and sc.style != "brief":
+            sec["A"].append(rng.choice(V["assessment_filler"]).rstrip("."))
+        sec["G"] += self.goals()
+        if rng.random() < 0.6 and sc.style != "brief":
+            sec["P"].append(rng.choice(V["plan_filler"]).rstrip("."))
+        if rng.random() < 0.6 or sc.style == "checkbox":
+            lines = []
+            for s in sc.services:
+                if s.code in CMT_CODES:
+                    lines.append(self.line_billing(s.code))
+            for block in sc.blocks:
+                lines.append(self.line_billing(block.code))
+            for s in sc.services:
+                if s.code not in CMT_CODES:
+                    lines.append(self.line_billing(s.code))
+            sep = rng.choice([", ", "; ", "  "])
+            sec["B"].append(f"{rng.choice(V['billing_headers'])} {sep.join(lines)}")
+        if rng.random() < 0.88:
+            p = sc.persona
+            c = self.credential(p["credential"])
+            initials = "".join(w[0] for w in p["name"].replace("Dr. ", "").split())
+            sec["Z"].append(rng.choice([f"Electronically signed: {p['name']}, {c}", f"-- {p['name']}, {c}",
+                                        f"{p['name']} {c}", f"Signed {p['name']}, {c}", f"{initials} {c}"]))
+        for k in "SO":
+            if len(sec[k]) > 1 and rng.random() < 0.3:
+                rng.shuffle(sec[k])
+        return sec
+
+    # --- styles ---------------------------------------------------------
+    def join(self, items: list[str], final: bool = True) -> str:
+        """Clauses as sentences; abbreviated writers use ';' and skip capitals."""
+        if not items:
+            return ""
+        if self.abbr:
+            return self.abbr_sep.join(items)
+        return ". ".join(cap_first(i) for i in items) + ("." if final else "")
+
+    def title(self) -> list[str]:
+        rng, sc = self.rng, self.sc
+        if sc.visit == 0 and rng.random() < 0.7:
+            return [rng.choice(["Initial evaluation", "INITIAL EVALUATION / PLAN OF CARE", "Evaluation and plan of care"])]
+        if rng.random() < 0.35:
+            options = [f"DOS: {sc.date}", "Daily note", "Treatment note", f"Date: {sc.date}"]
+            if sc.visit >= 1:
+                options.append(f"Visit {sc.visit + 1}")
+            return [rng.choice(options)]
+        return []
+
+    def goal_lines(self, goals: list[str]) -> list[str]:
+        return [cap_first(g) + ("" if self.abbr or self.sc.nopunct else ".") for g in goals]
+
+    def render(self) -> str:
+        self.abbr_sep = self.rng.choice(["; ", ". ", ", "])
+        sec = self.sections()
+        return {"soap": self.render_soap, "abbreviated": self.render_soap, "bullets": self.render_bullets,
+                "narrative": self.render_narrative, "long": self.render_long, "brief": self.render_brief,
+                "checkbox": self.render_checkbox}[self.sc.style](sec)
+
+    def render_soap(self, sec: dict[str, list[str]]) -> str:
+        rng, sc = self.rng, self.sc
+        hdr = V["headers"][rng.choice(sc.persona["headers"])]
+        below = hdr["S"].isupper() and rng.random() < 0.5
+        lines = self.title()
+
+        def put(header: str, items: list[str]) -> None:
+            if items:
+                lines.append(f"{header}\n{self.join(items)}" if below else f"{header} {self.join(items)}")
+        put(hdr["S"], sec["H"] + sec["S"])
+        if sec["T"] and rng.random() < 0.55:
+            put(hdr["O"], sec["O"])
+            put(rng.choice(sc.persona["tx_headers"]), sec["T"])
+        else:
+            put(hdr["O"], sec["O"] + sec["T"])
+        put(hdr["A"], sec["A"])
+        if sec["G"]:
+            if rng.random() < 0.5:
+                lines.append(rng.choice(V["goal_headers"]))
+                lines += self.goal_lines(sec["G"])
+            else:
+                put(rng.choice(["Goals:", "Plan of care:"]), sec["G"])
+        put(hdr["P"], sec["P"])
+        return "\n".join(lines + sec["B"] + sec["Z"])
+
+    def render_bullets(self, sec: dict[str, list[str]]) -> str:
+        rng, sc = self.rng, self.sc
+        hdr = V["headers"][rng.choice(sc.persona["headers"])]
+        bullet = rng.choice(["- ", "* ", "• "])
+        lines = self.title()
+        groups = [(hdr["S"], sec["H"] + sec["S"]), (hdr["O"], sec["O"]),
+                  (rng.choice(sc.persona["tx_headers"]), sec["T"]), (hdr["A"], sec["A"]),
+                  (rng.choice(V["goal_headers"]), sec["G"]), (hdr["P"], sec["P"])]
+        for header, items in groups:
+            if items:
+                lines.append(header)
+                lines += [bullet + (i if self.abbr else cap_first(i)) for i in items]
+        return "\n".join(lines + sec["B"] + sec["Z"])
+
+    def render_narrative(self, sec: dict[str, list[str]]) -> str:
+        rng, sc = self.rng, self.sc
+        pron = "She" if self.gender == "F" else "He"
+        opening = ("Patient presents for initial evaluation" if sc.visit == 0 else
+                   rng.choice(["Patient returns today for follow-up", "The patient presents for treatment today",
+                               f"{pron} returns for continued care", "Seen today for scheduled treatment"]))
+        paras = [[opening] + sec["H"] + sec["S"]]
+        if sec["O"]:
+            paras.append([rng.choice(["On exam, ", "Examination today shows ", "On palpation and testing, "])
+                          + sec["O"][0]] + sec["O"][1:])
+        if sec["T"]:
+            paras.append(sec["T"])
+        closing = sec["A"] + ([rng.choice(["Goals set for this episode follow",
+                                           "Goals were reviewed with the patient"])] + sec["G"] if sec["G"]
+                              and sc.goal_mode == "measurable" else sec["G"]) + sec["P"]
+        if closing:
+            paras.append(closing)
+        text = "\n\n".join(self.join(p) for p in paras)
+        return "\n".join([text] + sec["B"] + sec["Z"])
+
+    def render_long(self, sec: dict[str, list[str]]) -> str:
+        rng = self.rng
+        target = rng.randint(540, 660)
+        pools = {"H": [h.rstrip(".") for h in V["history"][2:]] + [x.rstrip(".") for x in V["ros"]],
+                 "O": [x.rstrip(".") for x in V["exam_filler"]],
+                 "F": [x.rstrip(".") for x in V["function"]],
+                 "A": [x.rstrip(".") for x in V["assessment_filler"] + V["rationale"]],
+                 "P": [x.rstrip(".") for x in V["plan_filler"] + V["education"] + V["precautions"]]}
+        for pool in pools.values():
+            rng.shuffle(pool)
+        sec = {k: list(v) for k, v in sec.items()}
+        sec["F"] = []
+        headers = [("H", rng.choice(["HISTORY OF PRESENT ILLNESS:", "HISTORY:", "Subjective / history:"])),
+                   ("S", ""), ("F", rng.choice(["FUNCTIONAL STATUS:", "Function:"])),
+                   ("O", rng.choice(["EXAMINATION:", "OBJECTIVE:", "Exam:"])),
+                   ("T", rng.choice(["TREATMENT:", "PROCEDURES:", "Treatment provided today:"])),
+                   ("A", rng.choice(["ASSESSMENT:", "Assessment:"])), ("G", rng.choice(["GOALS:", "Goals:"])),
+                   ("P", rng.choice(["PLAN OF CARE:", "PLAN:", "Plan of care:"]))]
+
+        def assemble() -> str:
+            lines = self.title()
+            for key, header in headers:
+                if key == "S":
+                    continue
+                items = sec[key] + (sec["S"] if key == "H" else [])
+                if not items:
+                    continue
+                body = "\n".join(self.goal_lines(items)) if key == "G" and self.sc.goal_mode == "measurable" \
+                    else self.join(items)
+                lines.append(f"{header}\n{body}")
+            return "\n\n".join(lines + ["\n".join(sec["B"] + sec["Z"])])
+        order = ["H", "F", "O", "A", "P"]
+        i = 0
+        while len(strip_markers(assemble()).split()) < target and any(pools.values()):
+            key = order[i % len(order)]
+            i += 1
+            if pools[key]:
+                sec[key].append(pools[key].pop())
+        return assemble()
+
+    def render_brief(self, sec: dict[str, list[str]]) -> str:
+        sep = "; " if self.abbr else ". "
+        first = sec["S"] + sec["O"] + sec["A"]
+        second = sec["T"] + sec["G"] + sec["P"] + sec["B"] + sec["Z"]
+
+        def line(items: list[str]) -> str:
+            return sep.join(i if self.abbr else cap_first(i) for i in items)
+        return line(first) + "\n" + line(second)
+
+    def render_checkbox(self, sec: dict[str, list[str]]) -> str:
+        rng, sc = self.rng, self.sc
+        lines = self.title() or [rng.choice(["DAILY TREATMENT NOTE", "Treatment flowsheet", "VISIT NOTE"])]
+        lines.append("Subjective: " + self.join(sec["H"] + sec["S"]))
+        if sec["O"]:
+            lines.append("Objective: " + self.join(sec["O"]))
+        boxes, used = [], set()
+        for block in sc.blocks:
+            for t in block.performed():
+                boxes.append(f"[x] {self.tech(t)}")
+                used.add(t)
+            if block.kind == "missing-negated":
+                boxes.append(f"[ ] {self.tech(block.techs[0], 'negated')}")
+                used.add(block.techs[0])
+            elif block.kind == "missing-generic":
+                boxes.append(f"[x] {rng.choice(['Manual therapy', 'Manual tx'])}")
+            elif block.kind == "missing-nearmiss":
+                boxes.append(f"[x] {NEARMISS_BLOCK[block.nearmiss][0]}")
+        spare = [t for fam in ("manual", "massage") for t in sc.persona[fam] if t not in used]
+        for t in rng.sample(spare, min(len(spare), rng.randint(2, 4))):
+            boxes.append(f"[ ] {self.tech(t, 'negated')}")
+        rng.shuffle(boxes)
+        lines.append(rng.choice(["Techniques (check all performed):", "Manual / massage techniques:", "Tx performed:"]))
+        for i in range(0, len(boxes), 3):
+            lines.append("   ".join(boxes[i:i + 3]))
+        regs = sc.blocks[0].regions if sc.blocks else []
+        lines.append("Region(s): " + (self.regions(regs) if regs else "________"))
+        intents, seen = [], set()
+        for block in sc.blocks:
+            for it in block.intents:
+                if (it.kind, it.index) not in seen:
+                    seen.add((it.kind, it.index))
+                    intents.append(it)
+        purpose = []
+        for it in intents:
+            if it.kind == "relax":
+                purpose.append(f"[x] {mk('INTENT_RELAXATION', rng.choice(['relaxation', 'stress relief', 'wellness']))}")
+            else:
+                entry = V["intents"]["functional"][it.index]
+                purpose.append(f"[x] {mk('INTENT_FUNCTIONAL', entry['abbr'] if self.abbr else entry['text'])}")
+        if intents and rng.random() < 0.6:
+            if any(it.kind == "functional" for it in intents):
+                purpose.append(f"[ ] {mk('INTENT_RELAXATION', 'relaxation', 'negated')}")
+            else:
+                purpose.append(f"[ ] {mk('INTENT_FUNCTIONAL', 'increase pain-free ROM', 'negated')}")
+        if purpose:
+            lines.append("Purpose: " + "  ".join(purpose))
+        minutes = [f"{self.line_billing(b.code)}: {self.time(b.minutes, bare=True)}" for b in sc.blocks
+                   if sc.in_text.get(b.code) and b.minutes]
+        if minutes:
+            lines.append("Timed minutes: " + "  ".join(minutes))
+        performers = [b for b in sc.blocks if b.performer]
+        for b in performers:
+            who = f"{b.performer.name}, {self.credential(b.performer.credential)}"
+            lines.append(f"Performed by: {who}" if len(sc.blocks) == 1 else
+                         f"{self.line_billing(b.code)} performed by: {who}")
+        if sec["T"]:
+            lines.append("Other: " + self.join(sec["T"]))
+        if sec["A"]:
+            lines.append("Assessment: " + self.join(sec["A"]))
+        if sec["G"]:
+            lines.append("Goals:")
+            lines += self.goal_lines(sec["G"])
+        if sec["P"]:
+            lines.append("Plan: " + self.join(sec["P"]))
+        return "\n".join(lines + sec["B"] + sec["Z"])

@@ -32,7 +32,7 @@ def load_splits(folder: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     data = json.loads(path.read_text("utf-8"))
-    return {writer: split for split in SPLITS for writer in data.get(split, [])}
+    return {writer: split for split in SPLITS for writer in data.get(split, [])}  # other keys are notes
 
 
 def load_corpus(folder: str | Path) -> Iterator[CorpusNote]:

@@ -156,7 +156,9 @@ class AttributeParser:
         if label == "CREDENTIAL":
             return {"credential": self._credential(span.text), "role": self._role(span)}
         if label == "GOAL":
-            return {"measurable": self.goal_rules.is_measurable(span.text)}
+            # The label before a goal ("STG (3 wks):") carries its time frame.
+            labelled = span.doc.text[span.sent.start_char : span.end_char]
+            return {"measurable": self.goal_rules.is_measurable(labelled)}
         return None
 
     def _credential(self, text: str) -> str:

@@ -32,6 +32,7 @@ class ContextRule:
     max_scope: int = 5
     sections: frozenset[str] | None = None
     targets: frozenset[str] = STATUS_LABELS
+    ends: frozenset[str] | None = None  # terminate cues: the categories whose scopes they end
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class ContextAnnotator:
             max_scope=record.get("max_scope", 5),
             sections=frozenset(record["sections"]) if "sections" in record else None,
             targets=frozenset(record["targets"]) if "targets" in record else STATUS_LABELS,
+            ends=frozenset(record["ends"]) if "ends" in record else None,
         )
         pattern = record.get("pattern") or [{"LOWER": token.lower_} for token in nlp.make_doc(record["cue"])]
         self.matcher.add(str(len(self.rules)), [pattern])
@@ -83,7 +85,7 @@ class ContextAnnotator:
     def __call__(self, doc: Doc) -> Doc:
         spans = doc.spans.get(SPANS_KEY, [])
         cues = self.cues(doc) if any(span.label_ in STATUS_LABELS for span in spans) else []
-        terminators = sorted(cue.start for cue in cues if cue.rule.category == TERMINATE)
+        terminators = [cue for cue in cues if cue.rule.category == TERMINATE]
         for span in spans:
             section = section_of(doc, span.start_char)
             span._.section = section
@@ -99,7 +101,7 @@ class ContextAnnotator:
         return doc
 
     @staticmethod
-    def _nearest_cue(span: Span, cues: list[Cue], terminators: list[int]) -> Cue | None:
+    def _nearest_cue(span: Span, cues: list[Cue], terminators: list[Cue]) -> Cue | None:
         sent = span.sent
         best: tuple[int, Cue] | None = None
         for cue in cues:
@@ -114,7 +116,10 @@ class ContextAnnotator:
                 gap, between = cue.start - span.end, (span.end, cue.start)
             else:
                 continue
-            if gap > rule.max_scope or any(between[0] <= t < between[1] for t in terminators):
+            if gap > rule.max_scope or any(
+                between[0] <= t.start < between[1] and (t.rule.ends is None or rule.category in t.rule.ends)
+                for t in terminators
+            ):
                 continue
             if best is None or gap < best[0]:
                 best = (gap, cue)
