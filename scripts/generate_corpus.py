@@ -385,6 +385,7 @@ class Scenario:
     distractors: list[tuple[str, str]] = field(default_factory=list)   # (technique, status)
     nearmiss: list[str] = field(default_factory=list)
     long_session: bool = False
+    patient: dict = field(default_factory=dict)
 
     @property
     def signer(self) -> str:
@@ -435,7 +436,7 @@ class Scenario:
 # How often each error is chosen when a note is meant to carry one; CMT rules can
 # only happen in DC notes, so they weigh more where they are possible.
 ERROR_WEIGHTS = {"technique-missing": 1.0, "technique-mismatch": 1.0, "relaxation-only": 0.9, "no-goal": 0.8,
-                 "units-exceed-time": 1.3, "cmt-same-region": 2.6, "modifier-59-missing": 1.8,
+                 "units-exceed-time": 1.3, "cmt-same-region": 4.5, "modifier-59-missing": 4.5,
                  "provider-not-covered": 0.9}
 MISSING_KINDS = {"missing-generic": 0.25, "missing-negated": 0.25, "missing-planned": 0.2,
                  "missing-historical": 0.1, "missing-nearmiss": 0.2}
@@ -467,6 +468,13 @@ class Context:
     progress: bool = False
     error_p: float = 0.56
     bills_muscle: bool = True
+    patient: dict | None = None
+
+
+def sample_patient(rng: random.Random) -> dict:
+    """Who the notes are about; a chart keeps one patient across its visits."""
+    return {"age": rng.randint(24, 78), "sex": rng.choice(["female", "male"]), "job": rng.choice(V["jobs"]),
+            "weeks": rng.randint(2, 12), "mechanism": rng.choice(V["mechanisms"])}
 
 
 def pick_style(rng: random.Random, persona: dict, ctx: Context) -> str:
@@ -600,7 +608,8 @@ def sample_scenario(rng: random.Random, persona: dict, ctx: Context) -> Scenario
 
     sc = Scenario(persona=persona, style=style, register=register, caps=caps, nopunct=nopunct,
                   typo_p=persona["typo"], payer=payer, side=rng.choice("RL"), blocks=[],
-                  visit=ctx.visit, chart_id=ctx.chart_id, date=ctx.date)
+                  visit=ctx.visit, chart_id=ctx.chart_id, date=ctx.date,
+                  patient=ctx.patient or sample_patient(rng))
 
     # Regions: a note with no region at all is how region-missing is made unambiguous.
     if not cmt and "97140" in codes and rng.random() < (0.13 if ctx.visit < 0 else 0.07):
@@ -870,10 +879,12 @@ def assign_time(rng: random.Random, sc: Scenario, errors: set[str]) -> None:
 def assign_modifiers(rng: random.Random, sc: Scenario, errors: set[str]) -> None:
     """Modifiers: a distinct-procedure modifier on muscle lines next to CMT, except the one meant to lack it."""
     cmt = bool(sc.cmt_codes())
-    target = rng.choice(sc.blocks).code if cmt and "modifier-59-missing" in errors and sc.blocks else None
+    targets = []
+    if cmt and "modifier-59-missing" in errors and sc.blocks:
+        targets = [b.code for b in sc.blocks] if rng.random() < 0.5 else [rng.choice(sc.blocks).code]
     cred = sc.signer
     for block in sc.blocks:
-        if cmt and block.code == target:
+        if cmt and block.code in targets:
             mods = rng.choice([[], [], ["GP"], ["KX"], ["GP", "KX"]])  # none of these is distinct
         elif cmt:
             mods = [wchoice(rng, {"59": 0.65, "XS": 0.25, "XE": 0.04, "XP": 0.03, "XU": 0.03})]
@@ -971,7 +982,6 @@ class Renderer:
         self.clock = sc.time_mode in ("text", "both", "mixed") and rng.random() < 0.15
         self.clock_at = rng.randint(96, 200) * 5  # 8:00 .. 16:40
         self.note_number = note_number
-        self.gender = rng.choice(["F", "M"])
 
     # --- entity helpers -------------------------------------------------
     def region(self, canon: str, cmt: bool = False) -> str:
@@ -1078,14 +1088,16 @@ class Renderer:
             phrase, lo, hi = rom
             out.append(f"{phrase} {mk('MEASURE', f'{rng.randint(lo, hi)}°')}")
         if rng.random() < 0.35:
-            out.append(fill(rng.choice(m["outcome"]), {"p": rng.randint(18, 60), "l": rng.randint(30, 66),
-                                                       "q": rng.randint(18, 60), "f": rng.randint(2, 7)}))
+            out.append(fill(rng.choice(m["outcome"][self.outcome_region()]),
+                            {"p": rng.randint(18, 60), "l": rng.randint(30, 66), "q": rng.randint(18, 60),
+                             "f": rng.randint(2, 7)}))
         if rng.random() < 0.2:
             out.append(fill(rng.choice(m["tolerance"]), {"t": rng.choice(range(10, 45, 5)), "b": rng.randint(2, 8)}))
         if rng.random() < 0.12:
             out.append(fill(rng.choice(m["strength"]), {"g": rng.randint(30, 70)}))
         if self.sc.edema and rng.random() < 0.7:
-            out.append(fill(rng.choice(m["girth"]), {"side": self.side_form, "c": rng.randint(22, 34)}))
+            limb = next(r for r in self.sc.regions if r in m["girth"])
+            out.append(fill(rng.choice(m["girth"][limb]), {"side": self.side_form, "c": rng.randint(22, 34)}))
         if not out:
             out.append(fill(rng.choice(m["pain"]), {"n": rng.randint(2, 8)}))
         return out
@@ -1134,17 +1146,30 @@ class Renderer:
             if g["region"] == "upper_ext" and not (sc.region_named and "upper_ext" in sc.regions):
                 continue
             pool.append(g)
+        chosen = rng.sample(pool, min(len(pool), int(wchoice(rng, {"1": 0.45, "2": 0.4, "3": 0.15}))))
+        schemes = V["goal_label_schemes"]
+        if not all(g["tf"] for g in chosen):  # "stand 1 hr at work" needs its STG/LTG label as time frame
+            schemes = [sch for sch in schemes if all("TG" in lab for lab in sch)]
+        scheme = rng.choice(schemes)
         out = []
-        for g in rng.sample(pool, min(len(pool), int(wchoice(rng, {"1": 0.45, "2": 0.4, "3": 0.15})))):
+        for label, g in zip(scheme, chosen):
             values = {k: rng.choice(v) for k, v in g["slots"].items()}
             values["side"] = self.side_form
             if g["region"] == "rom":
                 phrase, lo, hi = self.rom()
                 values.update(rom=phrase, deg=str(hi + rng.choice([5, 10, 15])))
-            text = fill(g["text"], values)
-            labels = V["goal_labels"] if g["tf"] else [lab for lab in V["goal_labels"] if "TG" in lab]
-            out.append(f"{rng.choice(labels)} {mk('GOAL', text, 'performed')}")
+            elif g["region"] == "score":
+                values["score"] = rng.choice(V["goal_scores"][self.outcome_region()])
+            out.append(f"{label} {mk('GOAL', fill(g['text'], values), 'performed')}")
         return out
+
+    def outcome_region(self) -> str:
+        """The region whose outcome score fits this note (ODI for the low back, NDI for the neck...)."""
+        if self.sc.region_named:
+            for r in self.sc.regions:
+                if r in V["goal_scores"]:
+                    return r
+        return "any"
 
     def progress(self) -> list[str]:
         rng, sc = self.rng, self.sc
@@ -1198,8 +1223,10 @@ class Renderer:
             if regs:
                 forms.append([regs + " -", tech_str, time_str, intents])
         elif sc.style == "narrative":
+            verb = "were" if len(techs) > 1 else "was"
             forms = [["I performed", tech_str, f"to the {regs}" if regs else "", time_str, intents],
-                     [tech_str, f"was applied to the {regs}" if regs else "was applied", time_str, intents],
+                     [tech_str, (f"{verb} applied to the {regs}" if regs else f"{verb} applied"), time_str,
+                      intents],
                      ["We used", tech_str, f"over the {regs}" if regs else "", time_str, intents]]
         else:
             prep = rng.choice(PREPS)
@@ -1328,6 +1355,8 @@ class Renderer:
         if kind == "compression":
             return "T", "Compression bandaging applied after session"
         if kind == "fundal":
+            if self.sc.patient["sex"] != "female":
+                return None
             return "H", "OB hx: vaginal delivery, fundal massage postpartum per pt, no complications"
         if kind == "flap":
             return "H", "Pt is s/p reconstruction; op report notes surgical mobilization of the flap"
@@ -1335,8 +1364,7 @@ class Renderer:
 
     def history(self) -> list[str]:
         rng = self.rng
-        values = {"age": rng.randint(24, 78), "sex": "female" if self.gender == "F" else "male",
-                  "job": rng.choice(V["jobs"]), "weeks": rng.randint(2, 12), "mechanism": rng.choice(V["mechanisms"])}
+        values = dict(self.sc.patient)
         items = [fill(V["history"][0], values).rstrip("."), fill(V["history"][1], values).rstrip(".")]
         if self.sc.has_dx and self.rng.random() < 0.6:
             pmh = rng.sample(V["pmh_items"], rng.randint(1, 3))
@@ -1489,7 +1517,7 @@ class Renderer:
 
     def render_narrative(self, sec: dict[str, list[str]]) -> str:
         rng, sc = self.rng, self.sc
-        pron = "She" if self.gender == "F" else "He"
+        pron = "She" if self.sc.patient["sex"] == "female" else "He"
         opening = ("Patient presents for initial evaluation" if sc.visit == 0 else
                    rng.choice(["Patient returns today for follow-up", "The patient presents for treatment today",
                                f"{pron} returns for continued care", "Seen today for scheduled treatment"]))
@@ -1510,15 +1538,17 @@ class Renderer:
     def render_long(self, sec: dict[str, list[str]]) -> str:
         rng = self.rng
         target = rng.randint(540, 660)
-        pools = {"H": [h.rstrip(".") for h in V["history"][2:]] + [x.rstrip(".") for x in V["ros"]],
-                 "O": [x.rstrip(".") for x in V["exam_filler"]],
-                 "F": [x.rstrip(".") for x in V["function"]],
-                 "A": [x.rstrip(".") for x in V["assessment_filler"] + V["rationale"]],
-                 "P": [x.rstrip(".") for x in V["plan_filler"] + V["education"] + V["precautions"]]}
-        for pool in pools.values():
-            rng.shuffle(pool)
         sec = {k: list(v) for k, v in sec.items()}
         sec["F"] = []
+        present = {x for items in sec.values() for x in items}
+        pools = {"H": V["history"][2:] + V["ros"], "O": V["exam_filler"] + self.templated("exam_templates", 6),
+                 "F": V["function"] + self.templated("function_templates", 8),
+                 "A": V["assessment_filler"] + V["rationale"],
+                 "P": V["plan_filler"] + V["education"] + V["precautions"]}
+        for key, pool in pools.items():
+            pool = [x.rstrip(".") for x in pool]
+            rng.shuffle(pool)
+            pools[key] = [x for x in pool if x not in present][:rng.randint(4, 9)]
         headers = [("H", rng.choice(["HISTORY OF PRESENT ILLNESS:", "HISTORY:", "Subjective / history:"])),
                    ("S", ""), ("F", rng.choice(["FUNCTIONAL STATUS:", "Function:"])),
                    ("O", rng.choice(["EXAMINATION:", "OBJECTIVE:", "Exam:"])),
@@ -1539,13 +1569,32 @@ class Renderer:
                 lines.append(f"{header}\n{body}")
             return "\n\n".join(lines + ["\n".join(sec["B"] + sec["Z"])])
         order = ["H", "F", "O", "A", "P"]
+        words = len(strip_markers(assemble()).split())
         i = 0
-        while len(strip_markers(assemble()).split()) < target and any(pools.values()):
+        while words < target and any(pools.values()):
             key = order[i % len(order)]
             i += 1
             if pools[key]:
-                sec[key].append(pools[key].pop())
+                item = pools[key].pop()
+                sec[key].append(item)
+                words += len(item.split())
         return assemble()
+
+    def templated(self, key: str, k: int) -> list[str]:
+        """k filler sentences built from a template family (varied, and free of any entity word)."""
+        spec = V[key]
+        lists = {name: values for name, values in spec.items() if name != "forms"}
+        out = []
+        for _ in range(k):
+            values = {}
+            for name, options in lists.items():
+                choice = self.rng.choice(options)
+                values[name] = choice
+                values[name.capitalize()] = choice[:1].upper() + choice[1:]
+            sentence = fill(self.rng.choice(spec["forms"]), values)
+            if sentence not in out:
+                out.append(sentence)
+        return out
 
     def render_brief(self, sec: dict[str, list[str]]) -> str:
         sep = "; " if self.abbr else ". "
@@ -1597,7 +1646,9 @@ class Renderer:
                 entry = V["intents"]["functional"][it.index]
                 purpose.append(f"[x] {mk('INTENT_FUNCTIONAL', entry['abbr'] if self.abbr else entry['text'])}")
         if intents and rng.random() < 0.6:
-            if any(it.kind == "functional" for it in intents):
+            if any(it.kind == "relax" for it in intents) and any(it.kind == "functional" for it in intents):
+                pass
+            elif any(it.kind == "functional" for it in intents):
                 purpose.append(f"[ ] {mk('INTENT_RELAXATION', 'relaxation', 'negated')}")
             else:
                 purpose.append(f"[ ] {mk('INTENT_FUNCTIONAL', 'increase pain-free ROM', 'negated')}")
@@ -1622,3 +1673,283 @@ class Renderer:
         if sec["P"]:
             lines.append("Plan: " + self.join(sec["P"]))
         return "\n".join(lines + sec["B"] + sec["Z"])
+
+
+# ---------------------------------------------------------------------------
+# Charts, labels, records
+# ---------------------------------------------------------------------------
+
+DATE0 = dt.date(2025, 1, 6)
+
+
+def sample_chart(rng: random.Random, persona: dict) -> list[Scenario]:
+    """An evaluation that sets the plan of care (goals), then 2-5 visits relying on it."""
+    n_follow = rng.randint(2, 5)
+    payer = STRICT if rng.random() < (0.2 if persona["credential"] in NON_COVERED else 0.45) else "cms"
+    codes = sample_codes(rng, persona)
+    regions = pick_regions(rng, persona["regions"], 1 + (rng.random() < 0.3))
+    goal_quality = "vague" if rng.random() < 0.15 else "measurable"
+    trajectory = wchoice(rng, {"improving": 0.45, "mixed": 0.25, "stalled": 0.3})
+    p_progress = {"improving": 0.85, "mixed": 0.5, "stalled": 0.05}[trajectory]
+    cmt = persona["credential"] == "DC" and rng.random() < persona["cmt"]
+    day = DATE0 + dt.timedelta(days=rng.randint(0, 620))
+    patient = sample_patient(rng)
+    notes = []
+    for visit in range(n_follow + 1):
+        ctx = Context(visit=visit, date=day.isoformat(), payer=payer, codes=codes, regions=regions, cmt=cmt,
+                      goal_quality=goal_quality, progress=visit >= 1 and rng.random() < p_progress,
+                      error_p=0.15 if visit == 0 else 0.3, bills_muscle=visit >= 1 or rng.random() < 0.75,
+                      patient=patient)
+        notes.append(sample_scenario(rng, persona, ctx))
+        day += dt.timedelta(days=rng.randint(2, 7))
+    return notes
+
+
+def billed_lines(sc: Scenario, facts: NoteFacts, streak: dict[str, int]) -> list[dict]:
+    """The record's ``billed`` list, with label/reasons/warnings on each 97124/97140 line."""
+    payer = PAYERS[sc.payer]
+    lines: list[dict] = []
+
+    def other(s: Service) -> dict:
+        line: dict = {"code": s.code}
+        if s.modifiers:
+            line["modifiers"] = list(s.modifiers)
+        line["units"] = s.units if s.code in TIMED_CODES else 1
+        if s.code in TIMED_CODES and sc.on_line.get(s.code) and s.minutes is not None:
+            line["minutes"] = s.minutes
+        return line
+    lines += [other(s) for s in sc.services if s.code in CMT_CODES]
+    for block in sc.blocks:
+        mods = sc.modifiers.get(block.code, [])
+        line: dict = {"code": block.code}
+        if mods:
+            line["modifiers"] = list(mods)
+        line["units"] = sc.units[block.code]
+        if sc.on_line.get(block.code) and block.minutes is not None:
+            line["minutes"] = block.minutes
+        reasons, warnings = label_line(block.code, sc.units[block.code], mods, sc.performer_of(block), facts,
+                                       payer, streak.get(block.code, 0))
+        line.update(label="unsupported" if reasons else "supported", reasons=reasons, warnings=warnings)
+        lines.append(line)
+    lines += [other(s) for s in sc.services if s.code not in CMT_CODES]
+    return lines
+
+
+def label_chart(scenarios: list[Scenario]) -> list[list[dict]]:
+    """Label the notes of one chart in date order (a lone note is a chart of one).
+
+    Goals and functional purposes carry forward to later notes; the no-progress
+    streak of a code counts follow-ups in a row that bill it without progress.
+    """
+    goal_before = functional_before = False
+    streak: dict[str, int] = {}
+    out = []
+    for sc in scenarios:
+        facts = sc.facts(goal_before, functional_before)
+        codes = [b.code for b in sc.blocks]
+        if sc.visit >= 1 and not sc.progress:
+            streak = {c: streak.get(c, 0) + 1 for c in codes}
+        else:
+            streak = {}
+        out.append(billed_lines(sc, facts, streak))
+        goal_before = goal_before or facts.goal_here
+        functional_before = functional_before or facts.functional
+    return out
+
+
+# --- checks: the text must say what the labels assume -----------------------
+
+def _expand_side(surface: str) -> list[str]:
+    if "{side}" not in surface:
+        return [surface]
+    out = []
+    for letter, forms in V["side_forms"].items():
+        out.append(re.sub(r"\{side\}(?=[A-Z])", letter, surface).replace("{side}", letter))
+        out += [surface.replace("{side}", f) for f in forms]
+    return out
+
+
+def _vocabulary_pattern() -> re.Pattern:
+    """Every word the labels depend on; any occurrence outside a gold span is a leak."""
+    words: set[str] = {"TrP", "trigger point therapy"}
+    for t in TECH.values():
+        words.update(t["full"] + t["abbr"] + t["typo"])
+    words.update(V["cmt_terms"]["full"] + V["cmt_terms"]["abbr"])
+    for r in REGIONS.values():
+        for s in r["full"] + r["abbr"] + r["cmt"]:
+            words.update(_expand_side(s))
+    for d in V["diagnoses"]:
+        for s in ("1", "2"):
+            values = {"s": s, "sideword": "right" if s == "1" else "left"}
+            words.update([fill(d["code"], values), fill(d["name"], values)])
+    words.update(V["pmh_items"])
+    words.update(text for _, text in V["intents"]["relax"] + V["intents"]["relax_abbr"])
+    for e in V["intents"]["functional"]:
+        words.update([e["text"], e["abbr"]])
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+VOCAB_RE = _vocabulary_pattern()
+NUMBER_RES = [re.compile(p, re.IGNORECASE) for p in (
+    r"\b\d+\s*/\s*\d+\b", r"\b\d+\s*°", r"\b\d+\s*%",
+    r"\b\d+(?:\.\d+)?\s*(?:min|mins|minutes|cm|mm|lb|lbs|hr|hrs|hours?|miles?|ft|blocks|stairs)\b",
+    r"\b\d+'", r"\b\d{1,2}:\d{2}\b", r"(?<![\w.])(?:9\d{4}|20552)(?!\w)")]
+
+
+def find_leaks(text: str, entities: list[dict]) -> list[str]:
+    """Entity words or measure/time/code numbers that no gold span covers."""
+    covered = [(e["start"], e["end"]) for e in entities]
+
+    def inside(a: int, b: int) -> bool:
+        return any(s <= a and b <= e for s, e in covered)
+    leaks = [m.group(0) for m in VOCAB_RE.finditer(text) if not inside(m.start(), m.end())]
+    for rx in NUMBER_RES:
+        leaks += [m.group(0) for m in rx.finditer(text) if not inside(m.start(), m.end())]
+    return leaks
+
+
+def check_note(sc: Scenario, text: str, entities: list[dict], billed: list[dict]) -> list[str]:
+    """Re-derive the facts the labels used from the gold spans; any difference is a generator bug."""
+    facts = sc.facts()
+    problems = []
+
+    def has(label: str, status: str | None = None) -> bool:
+        return any(e["label"] == label and (status is None or e.get("status") == status) for e in entities)
+    fams = {"massage" if e["label"] == "MASSAGE_TECHNIQUE" else "manual" for e in entities
+            if e["label"] in ("MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE") and e["status"] == "performed"}
+    expect = {
+        "performed families": (fams, set(facts.performed_families)),
+        "relaxation": (has("INTENT_RELAXATION", "performed"), facts.relaxation),
+        "functional": (has("INTENT_FUNCTIONAL", "performed"), facts.functional),
+        "goal": (has("GOAL", "performed"), facts.goal_here),
+        "measure": (has("MEASURE"), facts.has_measure),
+        "region": (has("BODY_REGION"), facts.region_named),
+        "diagnosis": (has("DIAGNOSIS"), facts.has_diagnosis),
+        "progress": (has("PROGRESS"), facts.progress),
+        "cmt": (has("CMT", "performed"), bool(facts.cmt_codes)),
+        "time": (has("TIME"), any(sc.in_text.values())),
+    }
+    for name, (seen, wanted) in expect.items():
+        if seen != wanted:
+            problems.append(f"{name}: text has {seen}, facts say {wanted}")
+    if sc.time_mode == "none" and has("TIME"):
+        problems.append("minutes in a note meant to document none")
+    by_code = {line["code"]: line for line in billed}
+    for e in entities:
+        if e["label"] == "BILLING":
+            m = re.match(r"(\d{5})((?:-\w+)*)(?:\s*(?:x\s*(\d+)|\((\d+) units?\)))?$", e["text"], re.IGNORECASE)
+            if not m or m.group(1) not in by_code:
+                problems.append(f"billing span {e['text']!r} not billed")
+                continue
+            line = by_code[m.group(1)]
+            units = m.group(3) or m.group(4)
+            mods = [x for x in m.group(2).upper().split("-") if x]
+            if (units and int(units) != line.get("units", 1)) or mods != [x.upper() for x in line.get("modifiers", [])]:
+                problems.append(f"billing span {e['text']!r} disagrees with {line}")
+    creds = {e["text"].upper() for e in entities if e["label"] == "CREDENTIAL"}
+    for block in sc.blocks:
+        if block.performer and block.performer.credential not in creds:
+            problems.append(f"performer {block.performer.credential} not in text")
+    leaks = find_leaks(text, entities)
+    if leaks:
+        problems.append(f"unannotated mentions: {leaks}")
+    return problems
+
+
+def make_record(sc: Scenario, billed: list[dict], index: int, seed: int) -> dict:
+    """Render one labeled scenario into a corpus record (and check it)."""
+    rng = random.Random(f"{seed}:{index}")
+    marked = Renderer(sc, rng, index).render()
+    text, entities = build_text(marked, caps=sc.caps, nopunct=sc.nopunct)
+    problems = check_note(sc, text, entities, billed)
+    if problems:
+        raise AssertionError(f"note {index}: {problems}\n{text}")
+    return {"note_id": f"gen-{index:05d}", "chart_id": sc.chart_id, "date": sc.date, "text": text,
+            "billed": billed, "provider_credential": sc.signer, "payer": sc.payer, "source": "generated",
+            "writer": sc.persona["id"], "style": sc.style, "gold_entities": entities}
+
+
+def generate(seed: int = DEFAULT_SEED, n: int = DEFAULT_N) -> list[dict]:
+    """The whole corpus: charts and lone notes, shuffled together, in a reproducible order."""
+    rng = random.Random(seed)
+    weights = {i: p["weight"] for i, p in enumerate(PERSONAS)}
+    chart_weights = {i: p["weight"] for i, p in enumerate(PERSONAS) if p["chart"]}
+    units: list[list[Scenario]] = []
+    total = 0
+    for _ in range(n * 45 // 1000 if n >= 40 else 0):
+        chart = sample_chart(rng, PERSONAS[wchoice(rng, chart_weights)])
+        if total + len(chart) > n:
+            break
+        units.append(chart)
+        total += len(chart)
+    while total < n:
+        day = DATE0 + dt.timedelta(days=rng.randint(0, 650))
+        units.append([sample_scenario(rng, PERSONAS[wchoice(rng, weights)], Context(date=day.isoformat()))])
+        total += 1
+    rng.shuffle(units)
+    records: list[dict] = []
+    charts = 0
+    for unit in units:
+        chart_id = None
+        if unit[0].visit >= 0:
+            charts += 1
+            chart_id = f"gen-c{charts:03d}"
+        for sc, lines in zip(unit, label_chart(unit)):
+            sc.chart_id = chart_id
+            records.append(make_record(sc, lines, len(records) + 1, seed))
+    return records
+
+
+def to_jsonl(records: list[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def composition(records: list[dict]) -> str:
+    """A printable table of what the corpus holds (writers, styles, payers, codes, labels, rules, charts)."""
+    lines = [l for r in records for l in r["billed"] if l["code"] in MUSCLE_CODES]
+    charts = Counter(r["chart_id"] for r in records if r["chart_id"])
+    tables = [
+        ("notes by writer", Counter(r["writer"] for r in records)),
+        ("notes by style", Counter(r["style"] for r in records)),
+        ("notes by payer", Counter(r["payer"] for r in records)),
+        ("notes by signer credential", Counter(r["provider_credential"] for r in records)),
+        ("muscle lines by code", Counter(l["code"] for l in lines)),
+        ("muscle lines by label", Counter(l["label"] for l in lines)),
+        ("label by code", Counter(f"{l['code']} {l['label']}" for l in lines)),
+        ("reasons (errors)", Counter(x for l in lines for x in l["reasons"])),
+        ("warnings", Counter(x for l in lines for x in l["warnings"])),
+        ("rule ids over reasons+warnings", Counter(x for l in lines for x in l["reasons"] + l["warnings"])),
+        ("notes with CMT billed, by writer", Counter(r["writer"] for r in records
+                                                     if any(b["code"] in CMT_CODES for b in r["billed"]))),
+    ]
+    out = [f"notes: {len(records)}  muscle lines: {len(lines)}  charts: {len(charts)} "
+           f"(notes in charts: {sum(charts.values())}, sizes: {dict(sorted(Counter(charts.values()).items()))})  "
+           f"lone notes: {len(records) - sum(charts.values())}"]
+    for title, counter in tables:
+        out.append(f"\n{title}:")
+        for key, count in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])):
+            out.append(f"  {key:<34} {count:>5}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--n", type=int, default=DEFAULT_N, help="number of notes")
+    parser.add_argument("--out", default=None, help=f"output JSONL (default: <repo>/{DEFAULT_OUT})")
+    parser.add_argument("--quiet", action="store_true", help="do not print the composition table")
+    args = parser.parse_args(argv)
+    out = Path(args.out) if args.out else Path(__file__).resolve().parent.parent / DEFAULT_OUT
+    records = generate(args.seed, args.n)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(to_jsonl(records))
+    if not args.quiet:
+        print(f"wrote {len(records)} notes to {out}")
+        print(composition(records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,22 +19,31 @@ from notes_nlp.extraction import extensions  # noqa: F401  (declares doc._.secti
 from notes_nlp.extraction.resources import read_jsonl
 
 
+OTHER = "Other"
+
+
 def compile_headers(rules: Iterable[dict]) -> tuple[re.Pattern[str], dict[str, str]]:
-    """One regex for all headers, and the map from a header (lower case) to its section."""
+    """One regex for all headers, and the map from a header (lower case) to its section.
+
+    Three shapes: a known header word, optionally qualified, then a colon
+    ("Plan:", "Goals per POC:", "LTG 6 wks:", "Dx (from PCP):"); a single SOAP
+    letter right before a colon ("S:"); a known header alone on its line
+    ("SUBJECTIVE"). Any other "Label:" that starts a line ends the section
+    before it ("Areas worked:", "Time:"), so a *History* section does not run on.
+    """
     by_header: dict[str, str] = {}
-    letters: dict[str, str] = {}
     for rule in rules:
         for header in rule["headers"]:
-            (letters if len(header) == 1 else by_header)[header.lower() if len(header) > 1 else header] = rule["section"]
-    words = "|".join(re.escape(h) for h in sorted(by_header, key=len, reverse=True))
-    singles = "".join(sorted(letters))
+            by_header[header if len(header) == 1 else header.lower()] = rule["section"]
+    words = "|".join(re.escape(h) for h in sorted((h for h in by_header if len(h) > 1), key=len, reverse=True))
+    singles = "".join(sorted(h for h in by_header if len(h) == 1))
     pattern = re.compile(
         rf"(?:^|(?<=[\s.;|]))[ \t>*•\-]*(?:\d[.)]\s*)?"
-        rf"(?P<h>(?i:{words})|[{singles}])[ \t]*:"
-        rf"|^[ \t]*(?P<line>(?i:{words}))[ \t]*$",
+        rf"(?:(?P<h>(?i:{words}))\b(?:[ \t]+[^:\n.;]{{0,20}}?)?|(?P<letter>[{singles}]))[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*:(?!\d)"
+        rf"|^[ \t]*(?P<line>(?i:{words}))[ \t]*$"
+        rf"|^[ \t>*•\-]*(?P<other>[A-Z][A-Za-z/'\- ]{{1,30}}?)[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*:(?!\d)",
         re.MULTILINE,
     )
-    by_header.update({letter: section for letter, section in letters.items()})
     return pattern, by_header
 
 
@@ -48,9 +57,10 @@ class SectionDetector:
         text = doc.text
         starts: list[tuple[int, str]] = []
         for match in self.pattern.finditer(text):
-            header = match.group("h") or match.group("line")
-            key = header if len(header) == 1 else header.lower()
-            starts.append((match.start("h") if match.group("h") else match.start("line"), self.sections[key]))
+            group = next(name for name in ("h", "letter", "line", "other") if match.group(name))
+            header = match.group(group)
+            section = self.sections.get(header if group == "letter" else header.lower(), OTHER)
+            starts.append((match.start(group), section))
         doc._.sections = [
             (start, starts[i + 1][0] if i + 1 < len(starts) else len(text), section)
             for i, (start, section) in enumerate(starts)

@@ -21,7 +21,7 @@ from notes_nlp.extraction.sections import section_of
 
 _CLAUSE_BREAK = re.compile(r"[,;]")
 _LEADING_HEADER = re.compile(r"(?:[A-Z][A-Za-z/ ]{0,24}|[A-Z]):[ \t]+")
-_TRIM = " \t\n\r-•*:.;,)"
+_TRIM = " \t\n\r-•*:.;,)_"
 
 
 @dataclass
@@ -91,19 +91,26 @@ class StatementFinder:
         found: list[Span] = []
         for label, section, content in self.rules.sections:
             for start, end in bounds:
-                if section_of(doc, start) == section and content.search(text, start, end):
-                    found.append(_trimmed_span(doc, self._skip_labels(label, text, start, end), end, label))
+                if section_of(doc, start) != section or not content.search(text, start, end):
+                    continue
+                start = self._skip_labels(label, text, start, end)
+                if not self._blocked(label, text, start, end):
+                    found.append(_trimmed_span(doc, start, end, label))
         for label, cues in self.rules.cues.items():
             for pattern, extent in cues:
                 for match in pattern.finditer(text):
                     sent_start, sent_end = _enclosing(bounds, starts, match.start())
                     start, end = self._extent(text, match, extent, sent_start, sent_end)
-                    if any(block.search(text, start, end) for block in self.rules.blocks.get(label, [])):
+                    if self._blocked(label, text, start, end):
                         continue
                     found.append(_trimmed_span(doc, start, end, label))
         group = doc.spans.get(CANDIDATES_KEY)
         doc.spans[CANDIDATES_KEY] = list(group or []) + [span for span in found if span is not None]
         return doc
+
+    def _blocked(self, label: str, text: str, start: int, end: int) -> bool:
+        """A block rule (e.g. "no progress", "RTC 2 wks") vetoes the statement; ``^`` anchors at its start."""
+        return any(block.search(text[start:end]) for block in self.rules.blocks.get(label, []))
 
     def _skip_labels(self, label: str, text: str, start: int, end: int) -> int:
         """Skip leading labels ("Goals:", "LTG 2:") so the span is the statement itself."""

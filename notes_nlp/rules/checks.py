@@ -158,7 +158,7 @@ def cmt(line: BilledLine, facts: NoteFacts, context: ChartContext, profile: Paye
 
 
 def region_missing(line: BilledLine, facts: NoteFacts, context: ChartContext, profile: PayerProfile) -> Iterator[Finding]:
-    if line.code == "97140" and not facts.treatment_regions("MANUAL_TECHNIQUE", "MASSAGE_TECHNIQUE", "SERVICE"):
+    if line.code == "97140" and not facts.mentions("BODY_REGION"):
         yield finding("region-missing", line, "Name the region treated with 97140 (e.g. \"MFR to R upper trapezius\").")
 
 
