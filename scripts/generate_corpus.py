@@ -436,7 +436,7 @@ class Scenario:
 # How often each error is chosen when a note is meant to carry one; CMT rules can
 # only happen in DC notes, so they weigh more where they are possible.
 ERROR_WEIGHTS = {"technique-missing": 1.0, "technique-mismatch": 1.0, "relaxation-only": 0.9, "no-goal": 0.8,
-                 "units-exceed-time": 1.3, "cmt-same-region": 4.5, "modifier-59-missing": 4.5,
+                 "units-exceed-time": 1.3, "cmt-same-region": 5.5, "modifier-59-missing": 4.5,
                  "provider-not-covered": 0.9}
 MISSING_KINDS = {"missing-generic": 0.25, "missing-negated": 0.25, "missing-planned": 0.2,
                  "missing-historical": 0.1, "missing-nearmiss": 0.2}
@@ -1470,7 +1470,7 @@ class Renderer:
         return [cap_first(g) + ("" if self.abbr or self.sc.nopunct else ".") for g in goals]
 
     def render(self) -> str:
-        self.abbr_sep = self.rng.choice(["; ", ". ", ", "])
+        self.abbr_sep = self.rng.choice(["; ", ". "])
         sec = self.sections()
         return {"soap": self.render_soap, "abbreviated": self.render_soap, "bullets": self.render_bullets,
                 "narrative": self.render_narrative, "long": self.render_long, "brief": self.render_brief,
@@ -1541,14 +1541,14 @@ class Renderer:
         sec = {k: list(v) for k, v in sec.items()}
         sec["F"] = []
         present = {x for items in sec.values() for x in items}
-        pools = {"H": V["history"][2:] + V["ros"], "O": V["exam_filler"] + self.templated("exam_templates", 6),
-                 "F": V["function"] + self.templated("function_templates", 8),
+        pools = {"H": V["history"][2:] + V["ros"], "O": V["exam_filler"] + self.templated("exam_templates", 8),
+                 "F": V["function"] + self.templated("function_templates", 10),
                  "A": V["assessment_filler"] + V["rationale"],
                  "P": V["plan_filler"] + V["education"] + V["precautions"]}
         for key, pool in pools.items():
             pool = [x.rstrip(".") for x in pool]
             rng.shuffle(pool)
-            pools[key] = [x for x in pool if x not in present][:rng.randint(4, 9)]
+            pools[key] = [x for x in pool if x not in present][:rng.randint(9, 16)]
         headers = [("H", rng.choice(["HISTORY OF PRESENT ILLNESS:", "HISTORY:", "Subjective / history:"])),
                    ("S", ""), ("F", rng.choice(["FUNCTIONAL STATUS:", "Function:"])),
                    ("O", rng.choice(["EXAMINATION:", "OBJECTIVE:", "Exam:"])),

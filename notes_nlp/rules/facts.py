@@ -97,7 +97,15 @@ class NoteFacts:
         return (signers[-1]["value"]["credential"], signers[-1:]) if signers else (None, [])
 
     def text_minutes(self) -> dict[str, list[dict[str, Any]]]:
-        """TIME mentions by the code of the technique or service they belong to."""
+        """TIME mentions by the code of the technique or service they belong to.
+
+        Minutes written by a technique of either muscle-work family belong to
+        the muscle-work line billed, when only one of 97124/97140 is billed:
+        "effleurage 13 min" billed as 97140 is the 97140's time (and then
+        ``technique-mismatch`` says what is wrong with it).
+        """
+        billed_muscle_work = {line.code for line in self.muscle_work_lines}
+        single = next(iter(billed_muscle_work)) if len(billed_muscle_work) == 1 else None
         by_code: dict[str, list[dict[str, Any]]] = {}
         for time in self.mentions("TIME"):
             value = time["value"] or {}
@@ -105,6 +113,8 @@ class NoteFacts:
             if value.get("total") or not anchor or value.get("minutes") is None:
                 continue
             code = CODE_OF_FAMILY.get(anchor["label"]) or (anchor["id"] if anchor["label"] == "SERVICE" else None)
+            if code in FAMILY_OF_CODE and single:
+                code = single
             if code:
                 by_code.setdefault(code, []).append(time)
         return by_code
@@ -114,26 +124,25 @@ class NoteFacts:
         return max(totals, key=lambda t: t["value"]["minutes"]) if totals else None
 
     def timed_minutes(self) -> dict[str, Minutes]:
-        """Minutes of each billed timed code: the billed line, else the text, else what a
-        documented visit total leaves for the one code still without minutes."""
-        text = self.text_minutes()
+        """Minutes of each timed code of the visit, billed or not: the billed line, else the
+        text, else what a documented visit total leaves for the one billed code still
+        without minutes. Timed work done but not billed still counts in the CMS pool."""
+        text = {code: times for code, times in self.text_minutes().items() if is_timed(code)}
         found: dict[str, Minutes] = {}
         for line in self.lines:
-            if not is_timed(line.code) or line.code in found:
-                continue
-            if line.minutes is not None:
+            if is_timed(line.code) and line.minutes is not None and line.code not in found:
                 found[line.code] = Minutes(line.minutes, (f"{line.minutes} min on the billed line",))
-            elif line.code in text:
-                times = text[line.code]
-                found[line.code] = Minutes(
+        for code, times in text.items():
+            if code not in found:
+                found[code] = Minutes(
                     sum(t["value"]["minutes"] for t in times),
                     tuple(f"{_anchor_text(self, t)} {t['text']}" for t in times),
                 )
-        missing = [line.code for line in self.lines if is_timed(line.code) and line.code not in found]
+        missing = {line.code for line in self.lines if is_timed(line.code) and line.code not in found}
         total = self.visit_total()
-        if total and len(set(missing)) == 1:
+        if total and len(missing) == 1:
             left = max(total["value"]["minutes"] - sum(m.minutes for m in found.values()), 0)
-            found[missing[0]] = Minutes(left, (f"{left} min left of the documented total {total['text']}",))
+            found[missing.pop()] = Minutes(left, (f"{left} min left of the documented total {total['text']}",))
         return found
 
     @property
