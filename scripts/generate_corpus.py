@@ -764,16 +764,16 @@ def sample_scenario(rng: random.Random, persona: dict, ctx: Context) -> Scenario
             family = rng.choice(["manual", "massage"])
             tech = pick_techs(rng, persona, family, [], 1)[0]
             sc.distractors.append((tech, wchoice(rng, {"negated": 0.4, "planned": 0.4, "historical": 0.2})))
-    nearmiss = {"tpi_referral": 0.5, "dry_needling": 0.5, "manual_word": 0.4}
+    nearmiss = {"tpi_referral": 0.5, "dry_needling": 0.5, "manual_word": 0.4, "mech_traction": 0.4}
     if any(s.code == "97110" for s in sc.services):
         nearmiss["glides"] = 0.6
     if sc.edema:
         nearmiss["compression"] = 1.0
-    if style == "long":
-        nearmiss["fundal"] = 0.3
-        if persona["credential"] == "OT":
-            nearmiss["flap"] = 0.6
-    if rng.random() < 0.35:
+    if style in ("long", "narrative") and sc.patient["sex"] == "female":
+        nearmiss["fundal"] = 1.0
+    if style in ("long", "narrative", "soap") and persona["credential"] in ("OT", "MD", "DO"):
+        nearmiss["flap"] = 0.8
+    if rng.random() < 0.5:
         sc.nearmiss.append(wchoice(rng, nearmiss))
     if rng.random() < 0.1:
         sc.distractors.append(("trp_none", "negated"))
@@ -1336,7 +1336,7 @@ class Renderer:
             regs = f" to {self.region(rng.choice(fits))}"
         if status == "negated":
             return "T", rng.choice([f"Pt declined {t}{regs} today", f"{t}{regs} deferred", f"No {t}{regs} today",
-                                    f"{t}{regs} not performed"])
+                                    f"{t}{regs} not performed", f"Pt denies prior {t}{regs}"])
         if status == "planned":
             return "P", rng.choice([f"Will add {t}{regs} next visit", f"Consider {t}{regs}",
                                     f"Plan to progress to {t}{regs}", f"May try {t}{regs} next week"])
@@ -1353,13 +1353,18 @@ class Renderer:
         if kind == "manual_word":
             return "A", rng.choice(["Pt responds well to manual therapy", "Manual therapy remains indicated"])
         if kind == "compression":
-            return "T", "Compression bandaging applied after session"
+            return "T", rng.choice(["Compression bandaging applied after session",
+                                    "Pt to continue compression bandaging at home"])
+        if kind == "mech_traction":
+            return "P", rng.choice(["Consider mechanical traction trial if no change",
+                                    "Pt has a home mechanical traction unit, uses it occasionally"])
         if kind == "fundal":
             if self.sc.patient["sex"] != "female":
                 return None
             return "H", "OB hx: vaginal delivery, fundal massage postpartum per pt, no complications"
         if kind == "flap":
-            return "H", "Pt is s/p reconstruction; op report notes surgical mobilization of the flap"
+            return "H", rng.choice(["Pt is s/p reconstruction; op report notes surgical mobilization of the flap",
+                                    "Surgical hx: flap reconstruction, op note describes surgical mobilization of the flap"])
         return None  # glides are written inside ther ex
 
     def history(self) -> list[str]:

@@ -67,6 +67,13 @@ def _enclosing(bounds: list[tuple[int, int]], starts: list[int], offset: int) ->
     return bounds[index]
 
 
+def _first_word(text: str, start: int, end: int) -> int:
+    """Where a sentence's words begin, past a bullet ("- Goals: ...") that precedes its header."""
+    while start < end - 1 and not text[start].isalnum():
+        start += 1
+    return start
+
+
 def _trimmed_span(doc: Doc, start: int, end: int, label: str) -> Span | None:
     text = doc.text
     while start < end and text[start] in _TRIM:
@@ -91,7 +98,7 @@ class StatementFinder:
         found: list[Span] = []
         for label, section, content in self.rules.sections:
             for start, end in bounds:
-                if section_of(doc, start) != section or not content.search(text, start, end):
+                if section_of(doc, _first_word(text, start, end)) != section or not content.search(text, start, end):
                     continue
                 start = self._skip_labels(label, text, start, end)
                 if not self._blocked(label, text, start, end):
