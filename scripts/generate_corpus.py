@@ -136,7 +136,13 @@ def cms_has_tie(minutes_by_code: dict[str, int]) -> bool:
 
 
 def allowed_units(code: str, minutes_by_code: dict[str, int], payer: PayerProfile) -> int:
-    """Most units the documented minutes support for ``code`` under the payer's unit rule."""
+    """Most units the documented minutes support for ``code`` under the payer's unit rule.
+
+    A line with no minutes of its own in a visit that documents others has 0 minutes
+    (the generator never writes one, but the rubric should not crash on it).
+    """
+    if code not in minutes_by_code:
+        minutes_by_code = {**minutes_by_code, code: 0}
     if payer.pooled_minutes:
         return cms_unit_bounds(minutes_by_code)[code][1]
     return units_for_minutes(minutes_by_code[code])
@@ -821,7 +827,7 @@ def assign_time(rng: random.Random, sc: Scenario, errors: set[str]) -> None:
     if variant in ("shared", "small", "leftover") and payer.pooled_minutes and not any(
             s.code in TIMED_CODES for s in sc.services):
         sc.services.append(Service("97110"))
-    sc.long_session = not over and variant == "normal" and len(sc.blocks) == 1 and rng.random() < 0.05
+    sc.long_session = not over and variant == "normal" and len(sc.blocks) == 1 and rng.random() < 0.07
     others = [s for s in sc.services if s.code in TIMED_CODES]
     for _ in range(2000):
         mins = {b.code: draw_minutes(rng, variant, b.code == target, sc.long_session, payer) for b in sc.blocks}
@@ -1285,7 +1291,8 @@ class Renderer:
         if block.performer:
             extra.append(self.performer_suffix(block.performer))
         if extra:
-            out.append(("T", rng.choice(["Timed: ", "Today: ", "Billed: "]) + ", ".join(extra)))
+            lead = rng.choice(["Timed: ", "Today: ", "Billed: "]) if has_time else ""
+            out.append(("T", lead + ", ".join(extra)))
         return out
 
     def cmt_sentence(self) -> str:
@@ -1387,7 +1394,7 @@ class Renderer:
         sec["S"].append(self.complaint())
         if sc.has_measure:
             measures = self.measures()
-            if measures and rng.random() < 0.4:
+            if measures and "/10" in measures[0] and rng.random() < 0.4:  # pain is what a patient reports
                 sec["S"].append(("pt reports " if not self.abbr else "") + measures.pop(0))
             sec["O"] += measures
         sec["O"] += self.findings()
@@ -1797,8 +1804,8 @@ def _vocabulary_pattern() -> re.Pattern:
 
 VOCAB_RE = _vocabulary_pattern()
 NUMBER_RES = [re.compile(p, re.IGNORECASE) for p in (
-    r"\b\d+\s*/\s*\d+\b", r"\b\d+\s*°", r"\b\d+\s*%",
-    r"\b\d+(?:\.\d+)?\s*(?:min|mins|minutes|cm|mm|lb|lbs|hr|hrs|hours?|miles?|ft|blocks|stairs)\b",
+    r"\b\d+[ \t]*/[ \t]*\d+\b", r"\b\d+[ \t]*°", r"\b\d+[ \t]*%",
+    r"\b\d+(?:\.\d+)?[ \t]*(?:min|mins|minutes|cm|mm|lb|lbs|hr|hrs|hours?|miles?|ft|blocks|stairs)\b",
     r"\b\d+'", r"\b\d{1,2}:\d{2}\b", r"(?<![\w.])(?:9\d{4}|20552)(?!\w)")]
 
 

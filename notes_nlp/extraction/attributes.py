@@ -40,6 +40,7 @@ _CLOCK = re.compile(r"(\d{1,2}):(\d{2})\s*(am|pm)?\s*(?:-|–|to|until)\s*(\d{1,
 _NUMBER = re.compile(r"\d+")
 _CODE = re.compile(r"(G0\d{3}|\d{5})")
 _MODIFIER = re.compile(r"-\s?([0-9A-Z]{2})\b")
+_CHECKBOX = re.compile(r"\[\s?[xX✓✔]?\s?\]")
 _UNITS = re.compile(r"(?:[x×]\s?(\d{1,2})|\(\s?(\d{1,2})|\s(\d{1,2})\s?units?)", re.I)
 
 
@@ -172,6 +173,10 @@ class AttributeParser:
         """performer, supervisor, signer or mentioned: who did the work decides coverage."""
         sent = span.sent
         text = span.doc.text
+        line_start = text.rfind("\n", 0, span.start_char) + 1
+        boxes = _CHECKBOX.findall(text, line_start, span.start_char)
+        if boxes and boxes[-1].strip("[]").strip() == "":
+            return "mentioned"  # "Performed by: [ ] R. Okafor, DC [x] J. Pruitt, LMT"
         before = text[sent.start_char : span.start_char].lower()
         after = text[span.end_char : sent.end_char].lower()
         last_performer = max((m.end() for m in self.performer_cues.finditer(before)), default=-1)

@@ -108,7 +108,7 @@ class StatementFinder:
                 for match in pattern.finditer(text):
                     sent_start, sent_end = _enclosing(bounds, starts, match.start())
                     start, end = self._extent(text, match, extent, sent_start, sent_end)
-                    if self._blocked(label, text, start, end):
+                    if self._blocked(label, text, start, end) or not self._has_content(label, text, start, end):
                         continue
                     found.append(_trimmed_span(doc, start, end, label))
         group = doc.spans.get(CANDIDATES_KEY)
@@ -118,6 +118,11 @@ class StatementFinder:
     def _blocked(self, label: str, text: str, start: int, end: int) -> bool:
         """A block rule (e.g. "no progress", "RTC 2 wks") vetoes the statement; ``^`` anchors at its start."""
         return any(block.search(text[start:end]) for block in self.rules.blocks.get(label, []))
+
+    def _has_content(self, label: str, text: str, start: int, end: int) -> bool:
+        """A statement after a label must say something a statement of its kind says."""
+        contents = [content for lab, _, content in self.rules.sections if lab == label]
+        return not contents or any(content.search(text, start, end) for content in contents)
 
     def _skip_labels(self, label: str, text: str, start: int, end: int) -> int:
         """Skip leading labels ("Goals:", "LTG 2:") so the span is the statement itself."""
