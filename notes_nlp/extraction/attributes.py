@@ -92,8 +92,8 @@ def resolve(candidates: Iterable[Span]) -> list[Span]:
     for span in spans:
         if span.label_ == VETO:
             continue
-        if span.label_ == "DIAGNOSIS" and any(_contains(i, span) for i in intents):
-            continue  # "to decrease muscle spasm" states a purpose, not a diagnosis
+        if span.label_ in ("DIAGNOSIS", *ANCHOR_LABELS) and any(_contains(i, span) for i in intents):
+            continue  # "to decrease muscle spasm", "prep for mobilization" state a purpose
         if span.label_ in ANCHOR_LABELS and (
             any(v.start_char < span.end_char and span.start_char < v.end_char for v in vetoes)
             or any(_contains(d, span) and d.end_char - d.start_char > span.end_char - span.start_char for d in diagnoses)

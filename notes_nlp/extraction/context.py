@@ -23,6 +23,7 @@ from notes_nlp.extraction.sections import section_of
 
 FORWARD, BACKWARD, BIDIRECTIONAL = "forward", "backward", "bidirectional"
 PSEUDO, TERMINATE = "pseudo", "terminate"
+AFFIRMED = PERFORMED  # cues such as "performed", "today": the mention was done this visit
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,11 @@ class ContextAnnotator:
     def __init__(self, nlp: Language) -> None:
         self.matcher = Matcher(nlp.vocab)
         self.rules: list[ContextRule] = []
-        self.section_defaults: dict[str, str] = {}
+        self.section_defaults: dict[str, tuple[str, frozenset[str]]] = {}
         for record in read_jsonl("context.jsonl"):
             if "section" in record:
-                self.section_defaults[record["section"]] = record["default"]
+                targets = frozenset(record["targets"]) if "targets" in record else STATUS_LABELS
+                self.section_defaults[record["section"]] = (record["default"], targets)
                 continue
             self._add(nlp, record)
 
@@ -94,8 +96,8 @@ class ContextAnnotator:
             cue = self._nearest_cue(span, cues, terminators)
             if cue is not None:
                 span._.status, span._.cue = cue.rule.category, cue.text
-            elif section in self.section_defaults:
-                span._.status, span._.cue = self.section_defaults[section], f"section: {section}"
+            elif section in self.section_defaults and span.label_ in self.section_defaults[section][1]:
+                span._.status, span._.cue = self.section_defaults[section][0], f"section: {section}"
             else:
                 span._.status = PERFORMED
         return doc
@@ -103,7 +105,7 @@ class ContextAnnotator:
     @staticmethod
     def _nearest_cue(span: Span, cues: list[Cue], terminators: list[Cue]) -> Cue | None:
         sent = span.sent
-        best: tuple[int, Cue] | None = None
+        best: tuple[tuple[bool, int], Cue] | None = None
         for cue in cues:
             rule = cue.rule
             if rule.category == TERMINATE or span.label_ not in rule.targets:
@@ -121,8 +123,10 @@ class ContextAnnotator:
                 for t in terminators
             ):
                 continue
-            if best is None or gap < best[0]:
-                best = (gap, cue)
+            # The nearest cue that changes the status wins; an affirming cue only counts when none does.
+            rank = (rule.category == AFFIRMED, gap)
+            if best is None or rank < best[0]:
+                best = (rank, cue)
         if best is None or best[1].rule.category == PSEUDO:
             return None
         return best[1]

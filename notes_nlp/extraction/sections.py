@@ -56,11 +56,19 @@ class SectionDetector:
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text
         starts: list[tuple[int, str]] = []
+        in_block = False
         for match in self.pattern.finditer(text):
             group = next(name for name in ("h", "letter", "line", "other") if match.group(name))
             header = match.group(group)
-            section = self.sections.get(header if group == "letter" else header.lower(), OTHER)
-            starts.append((match.start(group), section))
+            if group == "other":
+                if in_block:
+                    continue  # "Techniques:" inside a "TREATMENT PLAN" block stays in the plan
+                starts.append((match.start(group), OTHER))
+                continue
+            starts.append((match.start(group), self.sections[header if group == "letter" else header.lower()]))
+            # A header alone on its line opens a block of labelled lines; an inline one ("Hx: ...") does not.
+            line_end = text.find("\n", match.end())
+            in_block = not text[match.end() : line_end if line_end >= 0 else len(text)].strip()
         doc._.sections = [
             (start, starts[i + 1][0] if i + 1 < len(starts) else len(text), section)
             for i, (start, section) in enumerate(starts)
