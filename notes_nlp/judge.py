@@ -31,6 +31,7 @@ class NoteJudgement:
     lines: list[LineJudgement] = field(default_factory=list)
     profile: PayerProfile | None = None
     facts: NoteFacts | None = None
+    context: ChartContext = LONE_NOTE
     error: str | None = None
 
 
@@ -69,5 +70,6 @@ def judge_records(
         contexts: list[ChartContext] = chart_contexts([results[i].facts for i in valid]) if len(valid) > 1 else [LONE_NOTE] * len(valid)
         for index, context in zip(valid, contexts):
             result = results[index]
+            result.context = context
             result.lines = judge_note(result.facts, result.profile, context)
     return results

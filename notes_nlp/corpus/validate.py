@@ -52,8 +52,8 @@ def check_note(note: CorpusNote) -> list[str]:
 
 
 def check_lines(billed: Any) -> list[str]:
-    if not isinstance(billed, list) or not billed:
-        return ["billed must be a non-empty list"]
+    if not isinstance(billed, list):
+        return ["billed must be a list (empty for a note that bills nothing, such as an evaluation)"]
     problems = []
     for index, line in enumerate(billed):
         code = str(line.get("code", ""))
