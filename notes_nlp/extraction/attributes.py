@@ -26,6 +26,7 @@ from notes_nlp.extraction.statements import StatementRules
 TECHNIQUE_LABELS = ("MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT")
 # What a minutes phrase can belong to, and what vetoes can remove.
 ANCHOR_LABELS = (*TECHNIQUE_LABELS, "SERVICE")
+TIME_ANCHOR_LABELS = (*ANCHOR_LABELS, "BILLING")
 _TOTAL_WORDS = frozenset({"total", "tot", "totaling", "totalling", "totals"})
 # Labels that compete for the same characters: one mention per place.
 COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
@@ -120,7 +121,9 @@ class AttributeParser:
         self.goal_rules = StatementRules.load()
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = resolve(self._relabel(span) for span in resolve(doc.spans.get(CANDIDATES_KEY, [])))
+        spans = resolve(doc.spans.get(CANDIDATES_KEY, []))
+        anchor_ends = {span.end for span in spans if span.label_ in ANCHOR_LABELS}
+        spans = resolve(self._relabel(span, anchor_ends) for span in spans)
         by_sentence: dict[int, list[Span]] = {}
         for span in spans:
             by_sentence.setdefault(span.sent.start, []).append(span)
@@ -131,12 +134,14 @@ class AttributeParser:
         del doc.spans[CANDIDATES_KEY]
         return doc
 
-    def _relabel(self, span: Span) -> Span:
-        """"stand 45 min" is a tolerance measure, not minutes of service."""
+    def _relabel(self, span: Span, anchor_ends: set[int]) -> Span:
+        """"stand 45 min" is a tolerance measure, not minutes of service; "back to work:
+        effleurage x 7 min" is service time, because a technique stands between."""
         if span.label_ != "TIME" or clock_minutes(span.text) is not None:
             return span
-        window = span.doc[max(span.sent.start, span.start - 4) : span.start]
-        if any(token.lower_ in self.measure_words for token in window):
+        start = max(span.sent.start, span.start - 4)
+        start = max([end for end in anchor_ends if start < end <= span.start], default=start)
+        if any(token.lower_ in self.measure_words for token in span.doc[start : span.start]):
             return Span(span.doc, span.start, span.end, label="MEASURE", span_id="tolerance")
         return span
 
@@ -193,9 +198,10 @@ class AttributeParser:
 
 
 def _anchor_of(time: Span, sentence: list[Span]) -> dict[str, Any] | None:
-    """The technique or service a minutes phrase belongs to: the nearest one before it in
-    its sentence ("MFR x 12 min"), else the nearest after it ("12 min of MFR")."""
-    anchors = [s for s in sentence if s.label_ in ANCHOR_LABELS]
+    """The technique, service or billed code a minutes phrase belongs to: the nearest one
+    before it in its sentence ("MFR x 12 min", "97140: 12 min"), else the nearest after
+    it ("12 min of MFR")."""
+    anchors = [s for s in sentence if s.label_ in TIME_ANCHOR_LABELS]
     before = [a for a in anchors if a.end_char <= time.start_char]
     after = [a for a in anchors if a.start_char >= time.end_char]
     # A technique wins over a service it overlaps ("Swedish massage" over "massage").
@@ -205,7 +211,8 @@ def _anchor_of(time: Span, sentence: list[Span]) -> dict[str, Any] | None:
         anchor = min(after, key=lambda a: (a.start_char, a.label_ == "SERVICE"))
     else:
         return None
-    return {"label": anchor.label_, "id": anchor.id_, "start": anchor.start_char, "end": anchor.end_char}
+    ident = parse_billing(anchor.text)["code"] if anchor.label_ == "BILLING" else anchor.id_
+    return {"label": anchor.label_, "id": ident, "start": anchor.start_char, "end": anchor.end_char}
 
 
 def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, int], list[str]]:

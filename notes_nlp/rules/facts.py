@@ -112,7 +112,7 @@ class NoteFacts:
             anchor = value.get("of")
             if value.get("total") or not anchor or value.get("minutes") is None:
                 continue
-            code = CODE_OF_FAMILY.get(anchor["label"]) or (anchor["id"] if anchor["label"] == "SERVICE" else None)
+            code = CODE_OF_FAMILY.get(anchor["label"]) or (anchor["id"] if anchor["label"] in ("SERVICE", "BILLING") else None)
             if code in FAMILY_OF_CODE and single:
                 code = single
             if code:
