@@ -41,6 +41,7 @@ _CLOCK = re.compile(r"(\d{1,2}):(\d{2})\s*(am|pm)?\s*(?:-|–|to|until)\s*(\d{1,
 _NUMBER = re.compile(r"\d+")
 _CODE = re.compile(r"(G0\d{3}|\d{5})")
 _MODIFIER = re.compile(r"-\s?([0-9A-Z]{2})\b")
+_UNCHECKED_BEFORE = re.compile(r"\[\s?\][ \t]*$")
 _CHECKBOX = re.compile(r"\[\s?[xX✓✔]?\s?\]")
 _UNITS = re.compile(r"(?:[x×]\s?(\d{1,2})|\(\s?(\d{1,2})|\s(\d{1,2})\s?units?)", re.I)
 
@@ -119,6 +120,8 @@ class AttributeParser:
         self.supervisor_cues = _cue_pattern(settings["supervisor_cues"])
         self.signer_cues = _cue_pattern(settings["signer_cues"])
         self.goal_rules = StatementRules.load()
+        self.region_line = _label_line(settings["region_labels"])
+        self.adjusted_line = _label_line(settings["adjusted_region_labels"])
 
     def __call__(self, doc: Doc) -> Doc:
         spans = resolve(doc.spans.get(CANDIDATES_KEY, []))
@@ -127,7 +130,19 @@ class AttributeParser:
         by_sentence: dict[int, list[Span]] = {}
         for span in spans:
             by_sentence.setdefault(span.sent.start, []).append(span)
-        regions = {key: value for group in by_sentence.values() for key, value in owned_regions(group, group[0].sent.end_char).items()}
+        checked = [s for s in spans if not (s.label_ == "BODY_REGION" and _UNCHECKED_BEFORE.search(doc.text, max(0, s.start_char - 6), s.start_char))]
+        kept = {(s.start_char, s.end_char, s.label_) for s in checked}
+        regions = {
+            key: value
+            for group in by_sentence.values()
+            for key, value in owned_regions([s for s in group if (s.start_char, s.end_char, s.label_) in kept], group[0].sent.end_char).items()
+        }
+        treated = _labelled_regions(self.region_line, doc, checked)
+        adjusted = _labelled_regions(self.adjusted_line, doc, checked)
+        for span in spans:
+            key = (span.start_char, span.end_char)
+            if key in regions and not regions[key]:
+                regions[key] = adjusted if span.label_ == "CMT" else treated
         for span in spans:
             span._.value = self._value(span, by_sentence[span.sent.start], regions)
         doc.spans[SPANS_KEY] = spans
@@ -240,6 +255,21 @@ def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, in
         owned[(anchor.start_char, anchor.end_char)] = own
         following = own
     return owned
+
+
+def _label_line(labels: list[str]) -> re.Pattern[str]:
+    words = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
+    return re.compile(rf"^[ \t>*•\-]*(?:{words})[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
+def _labelled_regions(label_line: re.Pattern[str], doc: Doc, spans: list[Span]) -> list[str]:
+    """Regions on a template line such as "Region(s): R SIJ", for mentions that name none."""
+    found: set[str] = set()
+    for match in label_line.finditer(doc.text):
+        line_end = doc.text.find("\n", match.end())
+        line_end = line_end if line_end >= 0 else len(doc.text)
+        found |= {s.id_ for s in spans if s.label_ == "BODY_REGION" and match.end() <= s.start_char < line_end}
+    return sorted(found)
 
 
 def _cue_pattern(cues: list[str]) -> re.Pattern[str]:

@@ -20,6 +20,7 @@ from notes_nlp.extraction.resources import read_jsonl
 
 
 OTHER = "Other"
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
 def compile_headers(rules: Iterable[dict]) -> tuple[re.Pattern[str], dict[str, str]]:
@@ -66,9 +67,14 @@ class SectionDetector:
                 starts.append((match.start(group), OTHER))
                 continue
             starts.append((match.start(group), self.sections[header if group == "letter" else header.lower()]))
-            # A header alone on its line opens a block of labelled lines; an inline one ("Hx: ...") does not.
+            # A header alone on its line opens a block of labelled lines; an inline one ("OB hx: ...")
+            # heads its paragraph only.
             line_end = text.find("\n", match.end())
             in_block = not text[match.end() : line_end if line_end >= 0 else len(text)].strip()
+            paragraph_end = _BLANK_LINE.search(text, match.end())
+            if not in_block and paragraph_end:
+                starts.append((paragraph_end.end(), OTHER))
+        starts.sort(key=lambda item: item[0])
         doc._.sections = [
             (start, starts[i + 1][0] if i + 1 < len(starts) else len(text), section)
             for i, (start, section) in enumerate(starts)

@@ -78,7 +78,10 @@ class NoteFacts:
 
     @property
     def cmt_regions(self) -> set[str]:
-        return {r for e in self.performed("CMT") for r in (e["value"] or {}).get("regions", [])}
+        """Regions adjusted. With a CMT code billed, the adjustment was done even where the
+        note lists it under its plan."""
+        mentions = self.asserted("CMT") if self.cmt_lines else self.performed("CMT")
+        return {r for e in mentions for r in (e["value"] or {}).get("regions", [])}
 
     def treatment_regions(self, *labels: str) -> set[str]:
         """Regions owned by performed techniques (and services) of these labels."""
