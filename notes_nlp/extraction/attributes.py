@@ -143,8 +143,11 @@ class AttributeParser:
             key = (span.start_char, span.end_char)
             if key in regions and not regions[key]:
                 regions[key] = adjusted if span.label_ == "CMT" else treated
+        sentence_starts = sorted(by_sentence)
         for span in spans:
             span._.value = self._value(span, by_sentence[span.sent.start], regions)
+            if span.label_ == "CREDENTIAL" and span._.value["role"] == "performer":
+                span._.value["of"] = _performed_work(span, by_sentence, sentence_starts)
         doc.spans[SPANS_KEY] = spans
         del doc.spans[CANDIDATES_KEY]
         return doc
@@ -255,6 +258,21 @@ def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, in
         owned[(anchor.start_char, anchor.end_char)] = own
         following = own
     return owned
+
+
+def _performed_work(credential: Span, by_sentence: dict[int, list[Span]], starts: list[int]) -> list[str]:
+    """What a named performer did: the techniques of its sentence, else of the sentence
+    just before ("STM R ITB; performed by K. Ortiz, LMT"), or just after when its own
+    ends with a colon ("Soft tissue (J. Pruitt, LMT):"). Empty means the whole note."""
+    position = starts.index(credential.sent.start)
+    introduces = credential.sent.text.rstrip().endswith(":")
+    for index in (position, position + 1 if introduces else position - 1):
+        if not 0 <= index < len(starts):
+            break
+        work = sorted({s.label_ if s.label_ != "SERVICE" else f"SERVICE:{s.id_}" for s in by_sentence[starts[index]] if s.label_ in ANCHOR_LABELS})
+        if work:
+            return work
+    return []
 
 
 def _label_line(labels: list[str]) -> re.Pattern[str]:

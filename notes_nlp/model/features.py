@@ -35,7 +35,7 @@ def line_facts(note: NoteJudgement, line: LineJudgement) -> dict[str, Any]:
     other = next(family for family in FAMILY_OF_CODE.values() if family != own)
     billed = next(b for b in facts.lines if b.index == line.index)
     minutes = facts.timed_minutes().get(line.code)
-    credential, _ = facts.performer()
+    credential, _ = facts.performer(line.code)
     features: dict[str, Any] = {
         "code": line.code,
         "payer": note.profile.name,

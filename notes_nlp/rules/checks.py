@@ -163,7 +163,7 @@ def region_missing(line: BilledLine, facts: NoteFacts, context: ChartContext, pr
 
 
 def provider(line: BilledLine, facts: NoteFacts, context: ChartContext, profile: PayerProfile) -> Iterator[Finding]:
-    credential, evidence = facts.performer()
+    credential, evidence = facts.performer(line.code)
     if credential and not profile.pays(line.code, credential):
         paid = "/".join(profile.paid_credentials.get(line.code) or ())
         yield finding(

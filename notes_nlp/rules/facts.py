@@ -88,10 +88,15 @@ class NoteFacts:
         found = [e for e in self.mentions(*labels) if e["label"] == "SERVICE" or e["status"] == PERFORMED]
         return {r for e in found for r in (e["value"] or {}).get("regions", [])}
 
-    def performer(self) -> tuple[str | None, list[dict[str, Any]]]:
-        """Who did the work: a performer named in the text counts over the record's signer."""
+    def performer(self, code: str) -> tuple[str | None, list[dict[str, Any]]]:
+        """Who did the work of a line: a performer named in the text for that work counts
+        over the signer; one named without saying for what did all the work of the note."""
         credentials = self.mentions("CREDENTIAL")
-        named = [c for c in credentials if (c["value"] or {}).get("role") == "performer"]
+        work = {FAMILY_OF_CODE.get(code), f"SERVICE:{code}"}
+        named = [
+            c for c in credentials
+            if (c["value"] or {}).get("role") == "performer" and (not c["value"].get("of") or work & set(c["value"]["of"]))
+        ]
         if named:
             return named[0]["value"]["credential"], named[:1]
         if self.credential:
