@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install corpus clean
+.PHONY: run test install corpus model clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The shipped default model: fitted on the corpus train split, threshold set on dev.
+model: $(STAMP)
+	$(BIN)/notes-nlp train corpus -o models/default --seed 0
 
 corpus: $(STAMP)
 	$(BIN)/python scripts/generate_corpus.py

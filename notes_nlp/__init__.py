@@ -9,7 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any, Iterable
+
     from spacy.language import Language
+
+    from notes_nlp.model.persist import Model
 
 __version__ = "0.1.0"
 
@@ -19,3 +23,17 @@ def load() -> "Language":
     from notes_nlp.extraction.pipeline import build
 
     return build()
+
+
+def score(records: "Iterable[dict[str, Any]]", model: "Model | str | None" = "default") -> "list[dict[str, Any]]":
+    """Score note records (SPEC section 4): one output record per input record, in order.
+
+    ``model`` is a loaded :class:`~notes_nlp.model.persist.Model`, a model directory,
+    ``"default"`` (the shipped model, or ``$NOTES_NLP_MODEL``), or None for rules only.
+    """
+    from notes_nlp.model.persist import load_model
+    from notes_nlp.scoring import score as score_records
+
+    if isinstance(model, str):
+        model = load_model(None if model == "default" else model)
+    return score_records(records, model)

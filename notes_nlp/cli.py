@@ -126,5 +126,76 @@ def corpus_eval_rules(
     typer.echo(report(evaluate(notes_nlp.load(), records), mistakes))
 
 
+def _labeled_records(source: Path, split: Optional[str]) -> list[dict]:
+    """Labeled notes from a corpus folder (one split) or a JSONL/CSV file (all of it)."""
+    from notes_nlp.io.records import read_records
+
+    if source.is_dir():
+        from notes_nlp.corpus.load import split_notes
+
+        records = split_notes(source, split or "train")
+        if not records:
+            fail(f"no notes in split {split!r} of {source}")
+        return records
+    if not source.is_file():
+        fail(f"not found: {source} (give a corpus folder or a labeled JSONL/CSV file)")
+    records = []
+    for item in read_records(source):
+        if item.error:
+            fail(f"{source}: {item.error}; fix the record or remove it before training")
+        records.append(item.record)
+    return records
+
+
+@app.command()
+def train(
+    corpus: Path = typer.Argument(..., help="A corpus folder (fits on its train split, sets the at_risk threshold on dev) or a labeled JSONL/CSV file."),
+    output: Path = typer.Option(..., "-o", "--output", help="Model directory to write (model.joblib, meta.json, card.md)."),
+    seed: int = typer.Option(0, help="Random seed; the same data and seed give the same model."),
+) -> None:
+    """Retrain the model from labeled notes: grouped cross-validated metrics, then the final fit."""
+    import notes_nlp
+    from notes_nlp.model.data import labeled_lines, records_hash
+    from notes_nlp.model.persist import save_model
+    from notes_nlp.model.train import model_card
+    from notes_nlp.model.train import train as train_model
+
+    nlp = notes_nlp.load()
+    records = _labeled_records(corpus, "train")
+    dev = labeled_lines(_labeled_records(corpus, "dev"), nlp) if corpus.is_dir() else None
+    data = labeled_lines(records, nlp)
+    if len(set(data.labels)) < 2:
+        fail("the training data needs both supported and unsupported lines")
+    training = {"source": f"{corpus}" + (" (train split)" if corpus.is_dir() else ""), "records": len(records), "sha256": records_hash(records)}
+    pipeline, meta, report = train_model(data, dev, seed, training)
+    save_model(pipeline, meta, output, model_card(meta, report))
+    typer.echo(report)
+    typer.echo(f"wrote {output}/model.joblib, meta.json, card.md")
+
+
+@app.command()
+def evaluate(
+    corpus: Path = typer.Argument(..., help="A corpus folder (see --split) or a labeled JSONL/CSV file."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped models/default)."),
+    split: str = typer.Option("test", help="With a corpus folder: which split to evaluate on."),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="Also write calibration.png and roc.png to this folder."),
+    seed: int = typer.Option(0, help="Seed of the n-gram baseline."),
+) -> None:
+    """Per-code ROC AUC, precision, recall, F1, Brier and confusion, beside three baselines."""
+    import notes_nlp
+    from notes_nlp.model.data import labeled_lines
+    from notes_nlp.model.evaluate import evaluate as evaluate_model
+    from notes_nlp.model.persist import ModelError, load_model
+
+    try:
+        loaded = load_model(model)
+    except ModelError as exc:
+        fail(str(exc))
+    data = labeled_lines(_labeled_records(corpus, split), notes_nlp.load())
+    _, report = evaluate_model(loaded, data, seed, plots)
+    typer.echo(f"model: {loaded.path} (at_risk below {loaded.threshold:.2f}); data: {corpus}" + (f" split {split}" if corpus.is_dir() else ""))
+    typer.echo(report)
+
+
 if __name__ == "__main__":
     app()

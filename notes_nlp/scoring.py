@@ -1,0 +1,100 @@
+"""The one scoring API: note records in, SPEC section 4 output records out.
+
+The CLI, the batch job and the service all call :func:`score`. Every input
+record yields exactly one output record, in input order: scored, or with an
+``error`` saying what was wrong with it. Notes of one chart are judged
+together. Verdicts: ``unsupported`` when a rule finds an error; otherwise
+``at_risk`` when the model's probability is below the threshold stored with
+it; otherwise ``supported``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Callable, Iterable
+
+from spacy.language import Language
+
+from notes_nlp.io.records import check_record
+from notes_nlp.judge import NoteJudgement, judge_records
+from notes_nlp.model.features import line_example
+from notes_nlp.model.persist import Model
+from notes_nlp.model.train import supported_probability
+from notes_nlp.rules.findings import LineJudgement
+from notes_nlp.rules.profiles import PayerProfile, load_profile
+
+SUPPORTED, AT_RISK, UNSUPPORTED = "supported", "at_risk", "unsupported"
+
+
+@cache
+def default_pipeline() -> Language:
+    """The extraction pipeline, built once per process."""
+    import notes_nlp
+
+    return notes_nlp.load()
+
+
+def verdict(line: LineJudgement, probability: float | None, threshold: float | None) -> str:
+    if not line.supported:
+        return UNSUPPORTED
+    if probability is not None and threshold is not None and probability < threshold:
+        return AT_RISK
+    return SUPPORTED
+
+
+def line_record(line: LineJudgement, probability: float | None, threshold: float | None) -> dict[str, Any]:
+    return {
+        "code": line.code,
+        "billed_index": line.index,
+        "units": line.units,
+        "verdict": verdict(line, probability, threshold),
+        "score": None if probability is None else round(float(probability), 4),
+        "suggested_code": line.suggested_code,
+        "findings": [finding.to_dict() for finding in line.findings],
+    }
+
+
+def note_record(note: NoteJudgement, probabilities: list[float | None], threshold: float | None) -> dict[str, Any]:
+    if note.error:
+        return {"note_id": note.note_id, "lines": [], "entities": [], "error": note.error}
+    return {
+        "note_id": note.note_id,
+        "payer_profile": {"name": note.profile.name, "version": note.profile.version},
+        "lines": [line_record(line, p, threshold) for line, p in zip(note.lines, probabilities)],
+        "entities": note.entities,
+        "error": None,
+    }
+
+
+def score(
+    records: Iterable[dict[str, Any]],
+    model: Model | None = None,
+    nlp: Language | None = None,
+    profile_for: Callable[[str], PayerProfile] = load_profile,
+) -> list[dict[str, Any]]:
+    """Score note records: one output record per input record, in order."""
+    records = list(records)
+    errors = [check_record(record) for record in records]
+    valid = [record for record, error in zip(records, errors) if error is None]
+    judged = iter(judge_records(valid, nlp or default_pipeline(), profile_for))
+    notes = [
+        next(judged) if error is None else NoteJudgement(_note_id(record), error=error)
+        for record, error in zip(records, errors)
+    ]
+    probabilities = _probabilities(notes, records, model)
+    threshold = model.threshold if model else None
+    return [note_record(note, probs, threshold) for note, probs in zip(notes, probabilities)]
+
+
+def _note_id(record: Any) -> str | None:
+    note_id = record.get("note_id") if isinstance(record, dict) else None
+    return None if note_id is None else str(note_id)
+
+
+def _probabilities(notes: list[NoteJudgement], records: list[Any], model: Model | None) -> list[list[float | None]]:
+    """The model's probability for every line, in one batch (None without a model)."""
+    if model is None:
+        return [[None] * len(note.lines) for note in notes]
+    examples = [line_example(note, line, record["text"]) for note, record in zip(notes, records) for line in note.lines]
+    flat = iter(supported_probability(model.pipeline, examples).tolist() if examples else [])
+    return [[next(flat) for _ in note.lines] for note in notes]

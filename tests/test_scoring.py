@@ -1,0 +1,69 @@
+"""The scoring API: one output record per input record, verdicts by the rules and the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import notes_nlp
+from notes_nlp.model.persist import load_model
+from notes_nlp.scoring import score
+
+SAMPLES = Path(__file__).resolve().parents[1] / "corpus" / "samples" / "notes.jsonl"
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return [json.loads(line) for line in SAMPLES.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+def test_every_record_yields_one_output_in_order(nlp, model, samples):
+    bad = [{"note_id": "no-text"}, "not an object", {"note_id": "bad-units", "text": "MFR 10 min", "billed": [{"code": "97140", "units": "two"}]}]
+    records = samples[:2] + bad + samples[2:]
+    out = score(records, model, nlp)
+    assert [r["note_id"] for r in out] == ["sample-1", "sample-2", "no-text", None, "bad-units", "sample-3", "sample-4", "sample-5"]
+    assert out[2]["error"] == "missing text"
+    assert "expected a JSON object" in out[3]["error"]
+    assert "units must be a whole number" in out[4]["error"]
+    assert all(r["error"] is None for i, r in enumerate(out) if i not in (2, 3, 4))
+
+
+def test_output_follows_the_spec(nlp, model, samples):
+    [record] = score(samples[:1], model, nlp)
+    [line] = record["lines"]
+    assert set(line) >= {"code", "verdict", "score", "suggested_code", "findings"}
+    assert 0.0 <= line["score"] <= 1.0
+    assert record["payer_profile"] == {"name": "cms", "version": "2026.1"}
+    assert record["entities"] and {"label", "start", "end", "text", "negated", "section"} <= set(record["entities"][0])
+
+
+def test_a_line_with_an_error_finding_is_never_supported(nlp, model, samples):
+    for record in score(samples, model, nlp):
+        for line in record["lines"]:
+            if any(f["severity"] == "error" for f in line["findings"]):
+                assert line["verdict"] == "unsupported"
+
+
+def test_verdicts_on_the_samples(nlp, model, samples):
+    verdicts = {r["note_id"]: [l["verdict"] for l in r["lines"]] for r in score(samples, model, nlp)}
+    assert verdicts["sample-1"] == ["supported"]
+    assert verdicts["sample-2"] == ["unsupported"]  # 97140 x2 with 17 of 32 pooled minutes
+    assert verdicts["sample-3"] == ["unsupported"]  # relaxation only, LMT under a strict payer
+    assert verdicts["sample-5"] == ["unsupported"]  # no technique performed
+
+
+def test_rules_only_without_a_model(nlp, samples):
+    out = score(samples[:1], None, nlp)
+    assert out[0]["lines"][0]["score"] is None and out[0]["lines"][0]["verdict"] == "supported"
+
+
+def test_the_package_level_api_uses_the_shipped_model(samples):
+    out = notes_nlp.score(samples[:1])
+    assert out[0]["lines"][0]["score"] is not None
