@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/notes-nlp score corpus/samples/notes.jsonl -o out/scored.jsonl
 	$(BIN)/notes-nlp extract corpus/samples/notes.jsonl -o out/entities.jsonl --html out/entities.html
-	@echo "wrote out/entities.jsonl and out/entities.html"
+	@echo "wrote out/scored.jsonl, out/entities.jsonl and out/entities.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

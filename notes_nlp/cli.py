@@ -65,6 +65,48 @@ def extract(
     typer.echo(f"{counts['notes']} notes, {counts['errors']} with errors", err=True)
 
 
+@app.command()
+def score(
+    source: str = typer.Argument(..., help="Notes as JSONL or CSV (SPEC section 4), or - for JSONL on stdin."),
+    output: Path = typer.Option(Path("-"), "-o", "--output", help="Where to write the scored records as JSONL (- for stdout)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped models/default, or $NOTES_NLP_MODEL)."),
+    rules_only: bool = typer.Option(False, "--rules-only", help="Judge with the payer rules alone: verdicts and findings, no model score."),
+    payer_file: Optional[Path] = typer.Option(None, "--payer-file", help="Your own payer profile (JSON, see notes_nlp/rules/payers/), used for every note."),
+) -> None:
+    """Score each billed 97124/97140 line: verdict, calibrated score, suggested code and findings."""
+    from collections import Counter
+
+    from notes_nlp.io.records import read_records
+    from notes_nlp.model.persist import ModelError, load_model
+    from notes_nlp.rules.profiles import ProfileError, load_profile
+    from notes_nlp.scoring import score as score_records
+
+    if source != "-" and not Path(source).is_file():
+        fail(f"input file not found: {source}")
+    try:
+        profile_for = (lambda name, profile=load_profile(payer_file): profile) if payer_file else load_profile
+        loaded = None if rules_only else load_model(model)
+    except (ModelError, ProfileError) as exc:
+        fail(str(exc))
+    items = list(read_records(source))
+    scored = iter(score_records([i.record for i in items if not i.error], loaded, profile_for=profile_for))
+    out = sys.stdout if str(output) == "-" else _open_output(output)
+    verdicts: Counter = Counter()
+    findings: Counter = Counter()
+    errors = 0
+    for item in items:
+        record = {"note_id": item.note_id, "lines": [], "entities": [], "error": item.error} if item.error else next(scored)
+        errors += record["error"] is not None
+        verdicts.update(line["verdict"] for line in record["lines"])
+        findings.update(f["rule"] for line in record["lines"] for f in line["findings"])
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if out is not sys.stdout:
+        out.close()
+    typer.echo(f"{len(items)} notes ({errors} with errors); lines: " + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())), err=True)
+    if findings:
+        typer.echo("most frequent findings: " + ", ".join(f"{rule} {n}" for rule, n in findings.most_common(5)), err=True)
+
+
 def _open_output(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     return path.open("w", encoding="utf-8")
