@@ -1,4 +1,4 @@
-"""The composition table of the corpus: counts by writer, payer, code, label, reason, source, split."""
+"""The composition table of the corpus: counts by writer, credential, payer, style, source, split, code, label, reason."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from notes_nlp.rules.catalog import MUSCLE_WORK_CODES
 def composition(notes: Iterable[CorpusNote]) -> dict[str, Counter]:
     table: dict[str, Counter] = {
         name: Counter()
-        for name in ("notes", "credential", "payer", "style", "source", "split", "code", "label", "reason", "warning", "charts")
+        for name in ("notes", "writer", "credential", "payer", "style", "source", "split", "code", "label", "reason", "warning", "charts")
     }
     charts: dict[str, set[str]] = {}
     for note in notes:
         record = note.record
         table["notes"]["all"] += 1
+        table["writer"][f"{record.get('writer')} ({note.split})"] += 1
         table["credential"][record.get("provider_credential")] += 1
         table["payer"][record.get("payer")] += 1
         table["style"][record.get("style")] += 1
