@@ -73,6 +73,14 @@ class NoteFacts:
         return [line for line in self.lines if line.code in FAMILY_OF_CODE]
 
     @property
+    def single_muscle_work_code(self) -> str | None:
+        """The muscle-work code billed when only one is: then all muscle work of the note is
+        that line's work and time ("effleurage 13 min" billed as 97140 is the 97140's time,
+        and ``technique-mismatch`` says what is wrong with it)."""
+        codes = {line.code for line in self.muscle_work_lines}
+        return codes.pop() if len(codes) == 1 else None
+
+    @property
     def cmt_lines(self) -> list[BilledLine]:
         return [line for line in self.lines if line.code in chiropractic_cmt_codes()]
 
@@ -92,7 +100,8 @@ class NoteFacts:
         """Who did the work of a line: a performer named in the text for that work counts
         over the signer; one named without saying for what did all the work of the note."""
         credentials = self.mentions("CREDENTIAL")
-        work = {FAMILY_OF_CODE.get(code), f"SERVICE:{code}"}
+        codes = set(FAMILY_OF_CODE) if self.single_muscle_work_code == code else {code}
+        work = {FAMILY_OF_CODE.get(c) for c in codes} | {f"SERVICE:{c}" for c in codes}
         named = [
             c for c in credentials
             if (c["value"] or {}).get("role") == "performer" and (not c["value"].get("of") or work & set(c["value"]["of"]))
@@ -105,15 +114,8 @@ class NoteFacts:
         return (signers[-1]["value"]["credential"], signers[-1:]) if signers else (None, [])
 
     def text_minutes(self) -> dict[str, list[dict[str, Any]]]:
-        """TIME mentions by the code of the technique or service they belong to.
-
-        Minutes written by a technique of either muscle-work family belong to
-        the muscle-work line billed, when only one of 97124/97140 is billed:
-        "effleurage 13 min" billed as 97140 is the 97140's time (and then
-        ``technique-mismatch`` says what is wrong with it).
-        """
-        billed_muscle_work = {line.code for line in self.muscle_work_lines}
-        single = next(iter(billed_muscle_work)) if len(billed_muscle_work) == 1 else None
+        """TIME mentions by the code of the technique, service or billed code they belong to."""
+        single = self.single_muscle_work_code
         by_code: dict[str, list[dict[str, Any]]] = {}
         for time in self.mentions("TIME"):
             value = time["value"] or {}
