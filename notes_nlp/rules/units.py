@@ -90,7 +90,7 @@ def pooled_units(minutes_by_code: Mapping[str, int]) -> int:
 
     Untimed codes are left out: their minutes are not timed minutes.
     """
-    return units_for_minutes(sum(_timed_minutes(minutes_by_code).values()))
+    return units_for_minutes(sum(_timed_counts(minutes_by_code, "minutes").values()))
 
 
 def max_units(minutes_by_code: Mapping[str, int], rule: UnitRule | str) -> dict[str, int]:
@@ -113,7 +113,7 @@ def max_units(minutes_by_code: Mapping[str, int], rule: UnitRule | str) -> dict[
     {'97110': 2, '97140': 1}
     """
     rule = UnitRule(rule)
-    minutes = _timed_minutes(minutes_by_code)
+    minutes = _timed_counts(minutes_by_code, "minutes")
     if rule is UnitRule.PER_CODE:
         return {code: units_for_minutes(m) for code, m in minutes.items()}
     split = _cms_split(minutes)
@@ -195,8 +195,8 @@ def check_units(
     never contested.
     """
     rule = UnitRule(rule)
-    minutes = _timed_minutes(minutes_by_code)
-    billed = _timed_units(billed_units)
+    minutes = _timed_counts(minutes_by_code, "minutes")
+    billed = _timed_counts(billed_units, "billed units")
     for code in billed:
         minutes.setdefault(code, 0)
     allowed = max_units(minutes, rule)
@@ -269,25 +269,14 @@ def _cms_split(minutes: Mapping[str, int]) -> _CmsSplit:
     return _CmsSplit(total, full, leftover, winners | tied, tied, slots)
 
 
-def _timed_minutes(minutes_by_code: Mapping[str, int]) -> dict[str, int]:
-    """The timed codes' minutes, validated, with codes stripped of whitespace."""
+def _timed_counts(counts_by_code: Mapping[str, int], what: str) -> dict[str, int]:
+    """The timed codes' counts (minutes or units), validated, codes stripped of whitespace."""
     out: dict[str, int] = {}
-    for code, m in minutes_by_code.items():
-        _check_count(m, f"minutes of {code}")
+    for code, count in counts_by_code.items():
+        _check_count(count, f"{what} of {code}")
         key = code.strip()
         if is_timed(key):
-            out[key] = out.get(key, 0) + m
-    return out
-
-
-def _timed_units(billed_units: Mapping[str, int]) -> dict[str, int]:
-    """The timed codes' billed units, validated, with codes stripped of whitespace."""
-    out: dict[str, int] = {}
-    for code, units in billed_units.items():
-        _check_count(units, f"billed units of {code}")
-        key = code.strip()
-        if is_timed(key):
-            out[key] = out.get(key, 0) + units
+            out[key] = out.get(key, 0) + count
     return out
 
 
