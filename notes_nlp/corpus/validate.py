@@ -14,14 +14,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from notes_nlp.corpus.load import CorpusNote, load_corpus
+from notes_nlp.labels import LABELS, STATUS_LABELS, STATUSES
 from notes_nlp.rules.catalog import MUSCLE_WORK_CODES, rule_ids
 
-LABELS = frozenset(
-    {"MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "INTENT_RELAXATION", "INTENT_FUNCTIONAL", "GOAL", "MEASURE",
-     "BODY_REGION", "PROGRESS", "DIAGNOSIS", "BILLING", "TIME", "CMT", "CREDENTIAL"}
-)
-STATUS_LABELS = frozenset({"MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT", "INTENT_RELAXATION", "INTENT_FUNCTIONAL", "GOAL"})
-STATUSES = frozenset({"performed", "negated", "planned", "historical"})
 SOURCES = frozenset({"handwritten", "generated"})
 PAYERS = frozenset({"cms", "commercial-strict"})
 REQUIRED = ("note_id", "text", "billed", "provider_credential", "payer", "source", "writer", "style")
@@ -86,7 +81,7 @@ def check_entities(text: str, entities: Iterable[dict] | None) -> list[str]:
         elif text[start:end] != entity.get("text"):
             problems.append(f"{name}: text[{start}:{end}] is {text[start:end]!r}, not {entity.get('text')!r}")
         if label in STATUS_LABELS and entity.get("status") not in STATUSES:
-            problems.append(f"{name}: {label} needs a status in {sorted(STATUSES)}, got {entity.get('status')!r}")
+            problems.append(f"{name}: {label} needs a status in {list(STATUSES)}, got {entity.get('status')!r}")
     return problems
 
 

@@ -17,7 +17,8 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from notes_nlp.extraction.extensions import PERFORMED, SPANS_KEY, STATUS_LABELS
+from notes_nlp.extraction.extensions import SPANS_KEY
+from notes_nlp.labels import PERFORMED, STATUS_LABELS
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import section_of
 

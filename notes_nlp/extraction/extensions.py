@@ -9,19 +9,10 @@ from __future__ import annotations
 
 from spacy.tokens import Doc, Span
 
+from notes_nlp.labels import HISTORICAL, NEGATED, PLANNED
+
 SPANS_KEY = "notes"
 CANDIDATES_KEY = "notes_candidates"
-
-PERFORMED = "performed"
-NEGATED = "negated"
-PLANNED = "planned"
-HISTORICAL = "historical"
-STATUSES = (PERFORMED, NEGATED, PLANNED, HISTORICAL)
-
-# Labels whose mentions carry a status (SPEC section 2).
-STATUS_LABELS = frozenset(
-    {"MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT", "INTENT_RELAXATION", "INTENT_FUNCTIONAL", "GOAL"}
-)
 
 
 def register() -> None:

@@ -13,7 +13,7 @@ import re
 from typing import Iterable
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from notes_nlp.extraction import extensions  # noqa: F401  (declares doc._.sections)
 from notes_nlp.extraction.resources import read_jsonl
@@ -87,10 +87,6 @@ def section_of(doc: Doc, start_char: int) -> str | None:
     sections = doc._.sections or []
     index = bisect.bisect_right([start for start, _, _ in sections], start_char) - 1
     return sections[index][2] if index >= 0 else None
-
-
-def span_section(span: Span) -> str | None:
-    return section_of(span.doc, span.start_char)
 
 
 @Language.factory("notes_sections")

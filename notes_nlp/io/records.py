@@ -110,11 +110,3 @@ def read_records(path: str | Path, max_chars: int = MAX_TEXT_CHARS) -> Iterator[
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-
-
-def write_jsonl(records: Iterator[dict[str, Any]], out: IO[str]) -> int:
-    count = 0
-    for record in records:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        count += 1
-    return count

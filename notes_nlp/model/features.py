@@ -13,11 +13,9 @@ import math
 from typing import Any
 
 from notes_nlp.judge import NoteJudgement
+from notes_nlp.labels import STATUSES
 from notes_nlp.rules.facts import FAMILY_OF_CODE, NoteFacts
 from notes_nlp.rules.findings import LineJudgement
-
-STATUSES = ("performed", "negated", "planned", "historical")
-
 
 def _count(n: int) -> float:
     """Counts on a log scale: the tenth measure says less than the first."""

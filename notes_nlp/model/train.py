@@ -59,8 +59,7 @@ def decide(probabilities: Sequence[float], rule_errors: Sequence[int], threshold
 def choose_threshold(labels: Sequence[int], probabilities: Sequence[float], rule_errors: Sequence[int]) -> float:
     """The lowest threshold with the best accuracy: lines below it are ``at_risk``."""
     scores = [(np.mean(np.asarray(decide(probabilities, rule_errors, t)) == np.asarray(labels)), -t) for t in THRESHOLD_GRID]
-    best_accuracy, negative_t = max(scores)
-    return float(-negative_t)
+    return float(-max(scores)[1])
 
 
 def train(train_data: LabeledLines, dev_data: LabeledLines | None, seed: int, training: dict[str, Any]) -> tuple[Any, dict[str, Any], str]:

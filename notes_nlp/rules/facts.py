@@ -13,12 +13,12 @@ from functools import cache
 from importlib import resources
 from typing import Any, Iterable
 
+from notes_nlp.labels import PERFORMED
 from notes_nlp.rules.billing import BilledLine, parse_lines
 from notes_nlp.rules.units import is_timed
 
 FAMILY_OF_CODE = {"97124": "MASSAGE_TECHNIQUE", "97140": "MANUAL_TECHNIQUE"}
 CODE_OF_FAMILY = {family: code for code, family in FAMILY_OF_CODE.items()}
-PERFORMED = "performed"
 # A goal or purpose counts unless it is denied or belongs to the past.
 NOT_ASSERTED = frozenset({"negated", "historical"})
 

@@ -9,6 +9,7 @@ import spacy
 
 from notes_nlp.extraction.records import entity_records
 from notes_nlp.extraction.resources import pattern_files, read_jsonl
+from notes_nlp.labels import LABELS
 
 NOTE = (
     "S: neck pain 6/10 after MVA. Hx of massage last year.\n"
@@ -17,10 +18,6 @@ NOTE = (
     "A: cervicalgia M54.2, ROM improved from 40° to 55°.\n"
     "Goals: LTG: cervical rotation 70° by discharge.\n"
     "P: consider MLD next visit.\nSigned: A. Smith, DC"
-)
-LABELS = (
-    "MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "INTENT_RELAXATION", "INTENT_FUNCTIONAL", "GOAL", "MEASURE",
-    "BODY_REGION", "PROGRESS", "DIAGNOSIS", "BILLING", "TIME", "CMT", "CREDENTIAL",
 )
 
 
