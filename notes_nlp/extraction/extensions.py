@@ -15,17 +15,37 @@ SPANS_KEY = "notes"
 CANDIDATES_KEY = "notes_candidates"
 
 
+def mention_key(span: Span) -> str:
+    """Mentions are told apart by their label too: spaCy keys span extensions by offsets
+    only, so a GOAL and a PROGRESS over the same words would otherwise share a value."""
+    return f"{span.start_char}:{span.end_char}:{span.label_}"
+
+
+def _mention_attribute(name: str):
+    def get(span: Span):
+        return (span.doc._.mentions or {}).get(mention_key(span), {}).get(name)
+
+    def set_(span: Span, value) -> None:
+        if span.doc._.mentions is None:
+            span.doc._.mentions = {}
+        span.doc._.mentions.setdefault(mention_key(span), {})[name] = value
+
+    return get, set_
+
+
 def register() -> None:
     """Declare the extensions; safe to call more than once."""
+    if not Doc.has_extension("sections"):
+        Doc.set_extension("sections", default=None)
+        Doc.set_extension("mentions", default=None)
     for name in ("status", "cue", "section", "value"):
         if not Span.has_extension(name):
-            Span.set_extension(name, default=None)
+            getter, setter = _mention_attribute(name)
+            Span.set_extension(name, getter=getter, setter=setter)
     if not Span.has_extension("negated"):
         Span.set_extension("negated", getter=lambda span: span._.status == NEGATED)
         Span.set_extension("hypothetical", getter=lambda span: span._.status == PLANNED)
         Span.set_extension("historical", getter=lambda span: span._.status == HISTORICAL)
-    if not Doc.has_extension("sections"):
-        Doc.set_extension("sections", default=None)
 
 
 register()
