@@ -107,6 +107,72 @@ def score(
         typer.echo("most frequent findings: " + ", ".join(f"{rule} {n}" for rule, n in findings.most_common(5)), err=True)
 
 
+SIGNS = {"error": "✗", "warning": "!"}
+
+
+@app.command()
+def check(
+    source: str = typer.Argument("-", help="One note: a JSON record (SPEC section 4) or plain text; - or nothing for stdin."),
+    billed: Optional[str] = typer.Option(None, "--billed", help='Billed lines for plain text, e.g. "97140-59x2;98941".'),
+    credential: Optional[str] = typer.Option(None, "--credential", help="Signer's credential for plain text (DC, PT, MD, LMT, ...)."),
+    payer: str = typer.Option("cms", "--payer", help="Payer profile for plain text: cms or commercial-strict."),
+    as_json: bool = typer.Option(False, "--json", help="Print the scored record as JSON instead of the message."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped one)."),
+    rules_only: bool = typer.Option(False, "--rules-only", help="Rules alone, no model score."),
+) -> None:
+    """The check at signing: does this note support its 97124/97140 lines? Exit 0 supported, 1 not supported or at risk, 2 bad input."""
+    from notes_nlp.io.records import parse_billed
+    from notes_nlp.model.persist import ModelError, load_model
+    from notes_nlp.scoring import score as score_records
+
+    try:
+        raw = (sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()).decode("utf-8")
+    except FileNotFoundError:
+        fail(f"file not found: {source}")
+    except UnicodeDecodeError as exc:
+        fail(f"{source}: not UTF-8 (byte {exc.start}); save the note as UTF-8")
+    record = _check_record(raw, billed, credential, payer, parse_billed)
+    try:
+        loaded = None if rules_only else load_model(model)
+    except ModelError as exc:
+        fail(str(exc))
+    [result] = score_records([record], loaded)
+    if result["error"]:
+        fail(f"cannot check this note: {result['error']}")
+    if not result["lines"]:
+        fail("no 97124 or 97140 line to check: pass --billed \"97140x1\" or include the billed lines in the record")
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        for line in result["lines"]:
+            score_text = "" if line["score"] is None else f" (score {line['score']:.2f})"
+            typer.echo(f"{line['code']} x{line['units']}: {line['verdict'].upper().replace('_', ' ')}{score_text}")
+            if line["suggested_code"] not in (line["code"], "none"):
+                typer.echo(f"  → the documentation fits {line['suggested_code']}")
+            for finding in line["findings"]:
+                typer.echo(f"  {SIGNS[finding['severity']]} {finding['message']}")
+    raise typer.Exit(0 if all(line["verdict"] == "supported" for line in result["lines"]) else 1)
+
+
+def _check_record(raw: str, billed: Optional[str], credential: Optional[str], payer: str, parse_billed) -> dict:
+    """A JSON record as it is, or plain text with the options around it."""
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            fail(f"the input looks like JSON but is not valid ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+        if not isinstance(record, dict):
+            fail("a JSON input must be one note record (an object)")
+        return record
+    try:
+        lines = parse_billed(billed) if billed else None
+    except ValueError:
+        fail(f"--billed: cannot read {billed!r}; write lines like 97140-59x2;98941")
+    record = {"note_id": "note", "text": raw, "payer": payer, "provider_credential": credential}
+    return record if lines is None else {**record, "billed": lines}
+
+
 def _open_output(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     return path.open("w", encoding="utf-8")

@@ -52,3 +52,43 @@ def test_bad_records_become_errors_and_the_rest_is_scored(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [bool(r["error"]) for r in records] == [True, False, True, True]
     assert "line 1: invalid JSON" in records[0]["error"] and "not UTF-8" in records[2]["error"] and "empty text" in records[3]["error"]
+
+
+GOOD_NOTE = (
+    "S: neck pain 5/10, can't check blind spot. O: cervical rotation R 45°. Dx M54.2 cervicalgia.\n"
+    "Tx: MFR to R upper trapezius and levator 12 min to restore cervical rotation.\n"
+    "Goal: rotation 70° and check blind spot without pain in 4 wks."
+)
+
+
+def test_check_exit_codes_on_three_notes(tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text(GOOD_NOTE)
+    supported = run("check", str(good), "--billed", "97140x1")
+    assert supported.exit_code == 0, supported.output
+    assert "97140 x1: SUPPORTED" in supported.output
+
+    weak = tmp_path / "weak.txt"
+    weak.write_text("Manual tx to low back 25 min for relaxation.")
+    unsupported = run("check", str(weak), "--billed", "97140x2", "--credential", "DC")
+    assert unsupported.exit_code == 1
+    assert "UNSUPPORTED" in unsupported.output and "name the technique" in unsupported.output
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"note_id": "n1", "text": ""}')
+    invalid = run("check", str(bad))
+    assert invalid.exit_code == 2 and "empty text" in invalid.output
+
+
+def test_check_reads_a_json_record_and_prints_json(tmp_path):
+    record = {"note_id": "n1", "text": GOOD_NOTE, "billed": [{"code": "97140", "units": 1}], "payer": "cms"}
+    (tmp_path / "note.json").write_text(json.dumps(record))
+    result = run("check", str(tmp_path / "note.json"), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["lines"][0]["verdict"] == "supported"
+
+
+def test_check_without_a_muscle_work_line_says_what_to_pass(tmp_path):
+    (tmp_path / "note.txt").write_text(GOOD_NOTE)
+    result = run("check", str(tmp_path / "note.txt"), "--billed", "98940")
+    assert result.exit_code == 2 and "--billed" in result.output
