@@ -499,15 +499,20 @@ def sample_codes(rng: random.Random, persona: dict) -> list[str]:
     return codes or [wchoice(rng, persona["codes"])]
 
 
-def pick_regions(rng: random.Random, weights: dict[str, float], k: int, exclude: tuple = ()) -> list[str]:
-    """k distinct canonical regions drawn from weights."""
-    pool = {r: w for r, w in weights.items() if r not in exclude}
+def draw_distinct(rng: random.Random, weights: dict[str, float], k: int) -> list[str]:
+    """k distinct keys drawn by weight, without replacement."""
+    pool = dict(weights)
     out: list[str] = []
     while pool and len(out) < k:
-        r = wchoice(rng, pool)
-        out.append(r)
-        pool.pop(r)
+        item = wchoice(rng, pool)
+        out.append(item)
+        pool.pop(item)
     return out
+
+
+def pick_regions(rng: random.Random, weights: dict[str, float], k: int, exclude: tuple = ()) -> list[str]:
+    """k distinct canonical regions drawn from weights."""
+    return draw_distinct(rng, {r: w for r, w in weights.items() if r not in exclude}, k)
 
 
 def tech_fits(tech: str, regions: list[str]) -> bool:
@@ -522,12 +527,7 @@ def pick_techs(rng: random.Random, persona: dict, family: str, regions: list[str
     if not weights:
         weights = {t: 1.0 for t, d in TECH.items() if d["family"] == family and tech_fits(t, regions)
                    and t not in avoid}
-    out: list[str] = []
-    while weights and len(out) < k:
-        t = wchoice(rng, weights)
-        out.append(t)
-        weights.pop(t)
-    return out
+    return draw_distinct(rng, weights, k)
 
 
 def sample_errors(rng: random.Random, persona: dict, ctx: Context, codes: list[str]) -> set[str]:
