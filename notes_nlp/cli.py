@@ -84,10 +84,15 @@ def score(
     if source != "-" and not Path(source).is_file():
         fail(f"input file not found: {source}")
     try:
-        profile_for = (lambda name, profile=load_profile(payer_file): profile) if payer_file else load_profile
+        own_profile = load_profile(payer_file) if payer_file else None
         loaded = None if rules_only else load_model(model)
     except (ModelError, ProfileError) as exc:
         fail(str(exc))
+
+    def profile_for(payer: str):
+        """The user's profile judges every note; else the note's own payer."""
+        return own_profile or load_profile(payer)
+
     items = list(read_records(source))
     scored = iter(score_records([i.record for i in items if not i.error], loaded, profile_for=profile_for))
     out = sys.stdout if str(output) == "-" else _open_output(output)

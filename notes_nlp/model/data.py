@@ -35,8 +35,9 @@ def labeled_lines(records: Sequence[dict[str, Any]], nlp: Language) -> LabeledLi
     for record, note in zip(records, judge_records(records, nlp)):
         if note.error:
             raise ValueError(f"note {record.get('note_id')}: {note.error}")
+        billed = record.get("billed") or []  # lines read from the text carry no label
         for line in note.lines:
-            label = next((b.get("label") for b in record["billed"][line.index : line.index + 1]), None)
+            label = billed[line.index].get("label") if line.index < len(billed) else None
             if label is None:
                 continue
             data.examples.append(line_example(note, line, record["text"]))

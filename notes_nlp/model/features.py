@@ -32,7 +32,7 @@ def line_facts(note: NoteJudgement, line: LineJudgement) -> dict[str, Any]:
     own = FAMILY_OF_CODE[line.code]
     other = next(family for family in FAMILY_OF_CODE.values() if family != own)
     billed = next(b for b in facts.lines if b.index == line.index)
-    minutes = facts.timed_minutes().get(line.code)
+    minutes = facts.timed_minutes.get(line.code)
     credential, _ = facts.performer(line.code)
     features: dict[str, Any] = {
         "code": line.code,

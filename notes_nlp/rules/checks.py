@@ -103,7 +103,7 @@ def no_progress(line: BilledLine, facts: NoteFacts, context: ChartContext, profi
 
 def units(line: BilledLine, facts: NoteFacts, context: ChartContext, profile: PayerProfile) -> Iterator[Finding]:
     """units-exceed-time / no-time, under the payer's unit rule over all timed codes of the visit."""
-    minutes = facts.timed_minutes()
+    minutes = facts.timed_minutes
     if line.code not in minutes:
         if not facts.documents_minutes and not profile.minutes_required:
             yield finding("no-time", line, f"Add the minutes for {line.code} (the payer does not require them, but an auditor will ask).")
@@ -126,7 +126,7 @@ def units(line: BilledLine, facts: NoteFacts, context: ChartContext, profile: Pa
             "units-exceed-time", line,
             f"{line.code} x{verdict.billed} is more than the minutes support under {rule_name}: at most "
             f"{verdict.allowed} unit(s). Documented: {documented}. Bill {verdict.allowed} or document the time.",
-            [t for times in facts.text_minutes().values() for t in times],
+            [t for times in facts.text_minutes.values() for t in times],
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any, Iterable
 
@@ -113,6 +113,7 @@ class NoteFacts:
         signers = [c for c in credentials if (c["value"] or {}).get("role") == "signer"]
         return (signers[-1]["value"]["credential"], signers[-1:]) if signers else (None, [])
 
+    @cached_property
     def text_minutes(self) -> dict[str, list[dict[str, Any]]]:
         """TIME mentions by the code of the technique, service or billed code they belong to."""
         single = self.single_muscle_work_code
@@ -129,15 +130,17 @@ class NoteFacts:
                 by_code.setdefault(code, []).append(time)
         return by_code
 
+    @cached_property
     def visit_total(self) -> dict[str, Any] | None:
         totals = [t for t in self.mentions("TIME") if (t["value"] or {}).get("total") and t["value"].get("minutes")]
         return max(totals, key=lambda t: t["value"]["minutes"]) if totals else None
 
+    @cached_property
     def timed_minutes(self) -> dict[str, Minutes]:
         """Minutes of each timed code of the visit, billed or not: the billed line, else the
         text, else what a documented visit total leaves for the one billed code still
         without minutes. Timed work done but not billed still counts in the CMS pool."""
-        text = {code: times for code, times in self.text_minutes().items() if is_timed(code)}
+        text = {code: times for code, times in self.text_minutes.items() if is_timed(code)}
         found: dict[str, Minutes] = {}
         for line in self.lines:
             if is_timed(line.code) and line.minutes is not None and line.code not in found:
@@ -149,7 +152,7 @@ class NoteFacts:
                     tuple(f"{_anchor_text(self, t)} {t['text']}" for t in times),
                 )
         missing = {line.code for line in self.lines if is_timed(line.code) and line.code not in found}
-        total = self.visit_total()
+        total = self.visit_total
         if total and len(missing) == 1:
             left = max(total["value"]["minutes"] - sum(m.minutes for m in found.values()), 0)
             found[missing.pop()] = Minutes(left, (f"{left} min left of the documented total {total['text']}",))
@@ -158,7 +161,7 @@ class NoteFacts:
     @property
     def documents_minutes(self) -> bool:
         """Whether the visit documents any minutes at all."""
-        return any(line.minutes is not None for line in self.lines) or bool(self.text_minutes()) or self.visit_total() is not None
+        return any(line.minutes is not None for line in self.lines) or bool(self.text_minutes) or self.visit_total is not None
 
 
 def _anchor_text(facts: NoteFacts, time: dict[str, Any]) -> str:
