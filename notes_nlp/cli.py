@@ -72,44 +72,66 @@ def score(
     model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped models/default, or $NOTES_NLP_MODEL)."),
     rules_only: bool = typer.Option(False, "--rules-only", help="Judge with the payer rules alone: verdicts and findings, no model score."),
     payer_file: Optional[Path] = typer.Option(None, "--payer-file", help="Your own payer profile (JSON, see notes_nlp/rules/payers/), used for every note."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes scoring in parallel (each loads the pipeline and model once)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run: keep the complete records already in OUTPUT and score the rest."),
+    max_chars: int = typer.Option(200_000, "--max-chars", min=1, help="Notes longer than this get an error instead of a score."),
 ) -> None:
-    """Score each billed 97124/97140 line: verdict, calibrated score, suggested code and findings."""
-    from collections import Counter
+    """Score each billed 97124/97140 line: verdict, calibrated score, suggested code and findings.
 
-    from notes_nlp.io.records import read_records
+    Every input record yields exactly one output record, in input order; a bad record gets an
+    error saying what is wrong and on which line. Notes of one chart are judged together.
+    """
+    from notes_nlp import batch
     from notes_nlp.model.persist import ModelError, load_model
     from notes_nlp.rules.profiles import ProfileError, load_profile
-    from notes_nlp.scoring import score as score_records
 
     if source != "-" and not Path(source).is_file():
         fail(f"input file not found: {source}")
+    if resume and str(output) == "-":
+        fail("--resume needs an output file (-o OUT)")
     try:
-        own_profile = load_profile(payer_file) if payer_file else None
-        loaded = None if rules_only else load_model(model)
+        if payer_file:
+            load_profile(payer_file)
+        if not rules_only:
+            load_model(model)
     except (ModelError, ProfileError) as exc:
         fail(str(exc))
-
-    def profile_for(payer: str):
-        """The user's profile judges every note; else the note's own payer."""
-        return own_profile or load_profile(payer)
-
-    items = list(read_records(source))
-    scored = iter(score_records([i.record for i in items if not i.error], loaded, profile_for=profile_for))
-    out = sys.stdout if str(output) == "-" else _open_output(output)
-    verdicts: Counter = Counter()
-    findings: Counter = Counter()
-    errors = 0
-    for item in items:
-        record = {"note_id": item.note_id, "lines": [], "entities": [], "error": item.error} if item.error else next(scored)
-        errors += record["error"] is not None
-        verdicts.update(line["verdict"] for line in record["lines"])
-        findings.update(f["rule"] for line in record["lines"] for f in line["findings"])
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    options = batch.Options(str(model) if model else None, rules_only, str(payer_file) if payer_file else None)
+    the_plan = batch.plan(source, max_chars=max_chars)
+    start = batch.completed_lines(output) if resume else 0
+    if start > len(the_plan):
+        fail(f"{output} has {start} records but the input has {len(the_plan)}: not an output of this input")
+    out = sys.stdout if str(output) == "-" else _open_output(output, append=resume)
+    with _progress(len(the_plan), start) as advance:
+        summary = batch.run(source, out, options, workers=workers, start=start, the_plan=the_plan, progress=advance)
     if out is not sys.stdout:
         out.close()
-    typer.echo(f"{len(items)} notes ({errors} with errors); lines: " + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())), err=True)
-    if findings:
-        typer.echo("most frequent findings: " + ", ".join(f"{rule} {n}" for rule, n in findings.most_common(5)), err=True)
+    resumed = f" (resumed after {start})" if start else ""
+    typer.echo(f"{summary}{resumed}", err=True)
+
+
+class _progress:
+    """A progress bar (notes/s, ETA) on a terminal's stderr; nothing otherwise."""
+
+    def __init__(self, total: int, done: int) -> None:
+        self.total, self.done, self.bar = total, done, None
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} notes/s"), TimeRemainingColumn(), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("score", total=self.total, completed=self.done)
+        return self.advance
+
+    def advance(self, done: int, total: int) -> None:
+        if self.bar:
+            self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar:
+            self.bar.stop()
 
 
 SIGNS = {"error": "✗", "warning": "!"}
@@ -178,9 +200,9 @@ def _check_record(raw: str, billed: Optional[str], credential: Optional[str], pa
     return record if lines is None else {**record, "billed": lines}
 
 
-def _open_output(path: Path):
+def _open_output(path: Path, append: bool = False):
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("w", encoding="utf-8")
+    return path.open("a" if append else "w", encoding="utf-8")
 
 
 @corpus_app.command("validate")

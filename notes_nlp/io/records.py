@@ -86,8 +86,9 @@ def read_jsonl(stream: IO[bytes], max_chars: int = MAX_TEXT_CHARS) -> Iterator[I
 def read_csv(stream: IO[bytes], max_chars: int = MAX_TEXT_CHARS) -> Iterator[InputRecord]:
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
     reader = csv.DictReader(text)
+    ended = 1  # the header
     for row in reader:
-        line_no = reader.line_num
+        line_no, ended = ended + 1, reader.line_num  # a quoted field may span lines: say where the record starts
         record: dict[str, Any] = {key: value for key, value in row.items() if key and value not in (None, "")}
         error = None
         if "\ufffd" in record.get("text", ""):
