@@ -15,8 +15,9 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/notes-nlp score corpus/samples/notes.jsonl -o out/scored.jsonl
+	$(BIN)/notes-nlp score corpus/samples/notes.jsonl -o out/report.html
 	$(BIN)/notes-nlp extract corpus/samples/notes.jsonl -o out/entities.jsonl --html out/entities.html
-	@echo "wrote out/scored.jsonl, out/entities.jsonl and out/entities.html"
+	@echo "wrote out/scored.jsonl, out/report.html, out/entities.jsonl and out/entities.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -78,6 +78,13 @@ def plan(source: str | Path, spool_dir: str | None = None, max_chars: int = MAX_
     return result
 
 
+def envelopes(spool: Path) -> Iterator[dict[str, Any]]:
+    """All envelopes of a spool, in input order."""
+    with spool.open("rb") as stream:
+        for line in stream:
+            yield json.loads(line)
+
+
 def read_envelopes(spool: Path, offsets: list[int]) -> list[dict[str, Any]]:
     with spool.open("rb") as stream:
         envelopes = []
@@ -179,8 +186,10 @@ def run(
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int, int], None] | None = None,
     the_plan: Plan | None = None,
+    keep_spool: bool = False,
 ) -> Summary:
-    """Score ``source`` into ``out`` from record ``start`` on; returns the summary of what was written."""
+    """Score ``source`` into ``out`` from record ``start`` on; returns the summary of what was
+    written. The spool is removed at the end unless ``keep_spool`` (a report reads it again)."""
     the_plan = the_plan or plan(source)
     summary = Summary()
     work = tasks(the_plan, options, start, chunk_size)
@@ -193,7 +202,8 @@ def run(
         else:
             _write(map(score_chunk, work), out, summary, start, len(the_plan), progress)
     finally:
-        the_plan.spool.unlink(missing_ok=True)
+        if not keep_spool:
+            the_plan.spool.unlink(missing_ok=True)
     return summary
 
 

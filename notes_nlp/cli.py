@@ -68,7 +68,7 @@ def extract(
 @app.command()
 def score(
     source: str = typer.Argument(..., help="Notes as JSONL or CSV (SPEC section 4), or - for JSONL on stdin."),
-    output: Path = typer.Option(Path("-"), "-o", "--output", help="Where to write the scored records as JSONL (- for stdout)."),
+    output: Path = typer.Option(Path("-"), "-o", "--output", help="Where to write: .jsonl (default, - for stdout), .csv (a row per billed line) or .html (the audit report)."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped models/default, or $NOTES_NLP_MODEL)."),
     rules_only: bool = typer.Option(False, "--rules-only", help="Judge with the payer rules alone: verdicts and findings, no model score."),
     payer_file: Optional[Path] = typer.Option(None, "--payer-file", help="Your own payer profile (JSON, see notes_nlp/rules/payers/), used for every note."),
@@ -87,8 +87,9 @@ def score(
 
     if source != "-" and not Path(source).is_file():
         fail(f"input file not found: {source}")
-    if resume and str(output) == "-":
-        fail("--resume needs an output file (-o OUT)")
+    report = output.suffix.lower() if output.suffix.lower() in (".csv", ".html", ".htm") else None
+    if resume and (str(output) == "-" or report):
+        fail("--resume needs a JSONL output file (-o OUT.jsonl)")
     try:
         if payer_file:
             load_profile(payer_file)
@@ -101,13 +102,32 @@ def score(
     start = batch.completed_lines(output) if resume else 0
     if start > len(the_plan):
         fail(f"{output} has {start} records but the input has {len(the_plan)}: not an output of this input")
-    out = sys.stdout if str(output) == "-" else _open_output(output, append=resume)
-    with _progress(len(the_plan), start) as advance:
-        summary = batch.run(source, out, options, workers=workers, start=start, the_plan=the_plan, progress=advance)
-    if out is not sys.stdout:
-        out.close()
+    if report:
+        import tempfile
+
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as scored, _progress(len(the_plan), 0) as advance:
+            summary = batch.run(source, scored, options, workers=workers, the_plan=the_plan, progress=advance, keep_spool=True)
+            scored.seek(0)
+            _write_report(report, output, batch.envelopes(the_plan.spool), (json.loads(line) for line in scored))
+        the_plan.spool.unlink(missing_ok=True)
+    else:
+        out = sys.stdout if str(output) == "-" else _open_output(output, append=resume)
+        with _progress(len(the_plan), start) as advance:
+            summary = batch.run(source, out, options, workers=workers, start=start, the_plan=the_plan, progress=advance)
+        if out is not sys.stdout:
+            out.close()
     resumed = f" (resumed after {start})" if start else ""
     typer.echo(f"{summary}{resumed}", err=True)
+
+
+def _write_report(kind: str, output: Path, envelopes, records) -> None:
+    from notes_nlp.report import report_note, write_csv, write_html
+
+    with _open_output(output) as out:
+        if kind == ".csv":
+            write_csv(records, out)
+        else:
+            write_html((report_note(envelope, record) for envelope, record in zip(envelopes, records)), out)
 
 
 class _progress:
@@ -202,7 +222,7 @@ def _check_record(raw: str, billed: Optional[str], credential: Optional[str], pa
 
 def _open_output(path: Path, append: bool = False):
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("a" if append else "w", encoding="utf-8")
+    return path.open("a" if append else "w", encoding="utf-8", newline="")
 
 
 @corpus_app.command("validate")
