@@ -138,9 +138,12 @@ class _progress:
 
     def __enter__(self):
         if sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-            self.bar = Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} notes/s"), TimeRemainingColumn(), transient=True)
+            self.bar = Progress(
+                TextColumn("scoring notes"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(show_speed=True),
+                TimeRemainingColumn(), transient=True,
+            )
             self.bar.start()
             self.task = self.bar.add_task("score", total=self.total, completed=self.done)
         return self.advance
