@@ -138,19 +138,21 @@ class _progress:
 
     def __enter__(self):
         if sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(
-                TextColumn("scoring notes"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(show_speed=True),
-                TimeRemainingColumn(), transient=True,
+                TextColumn("scoring notes"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), transient=True,
             )
             self.bar.start()
-            self.task = self.bar.add_task("score", total=self.total, completed=self.done)
+            self.task = self.bar.add_task("score", total=self.total, completed=self.done, rate="")
         return self.advance
 
     def advance(self, done: int, total: int) -> None:
         if self.bar:
             self.bar.update(self.task, completed=done)
+            speed = self.bar.tasks[0].speed
+            self.bar.update(self.task, rate=f"{speed:.0f} notes/s" if speed else "")
 
     def __exit__(self, *exc) -> None:
         if self.bar:
