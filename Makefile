@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install corpus model clean
+.PHONY: run test install corpus model bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 # The shipped default model: fitted on the corpus train split, threshold set on dev.
 model: $(STAMP)
 	$(BIN)/notes-nlp train corpus -o models/default --seed 0
+
+# Throughput, latency and memory figures as one JSON line (scripts/bench.py --help).
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
 
 corpus: $(STAMP)
 	$(BIN)/python scripts/generate_corpus.py

@@ -1,0 +1,143 @@
+"""Benchmark notes-nlp on this machine and print one JSON line of figures.
+
+Measured in one run on the same notes (the corpus notes plus long notes made
+here by joining corpus notes to 500+ words):
+
+* notes/s and words/s of spaCy's blank tokenizer alone, of the extraction
+  pipeline, and of the full scoring path (extraction, rules, model, records),
+  with each one's ratio to the tokenizer;
+* the batch job with 1 and 2 workers, and the speed-up;
+* warm ``check`` latency for one typical note: p50 and p99;
+* the whole-process time of ``notes-nlp check`` on one note (cold start);
+* peak RSS of ``notes-nlp score`` streaming a file of N notes.
+
+Usage: ``python scripts/bench.py [--notes N] [--check-calls N] [--rss-notes N]``
+(``make bench`` runs the defaults). Figures, not assertions: the test suite
+only checks that this script runs on a tiny input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def corpus_notes(limit: int) -> list[dict]:
+    records = []
+    for path in sorted((ROOT / "corpus").glob("*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                records.append({key: record[key] for key in ("note_id", "chart_id", "date", "text", "billed", "provider_credential", "payer") if key in record})
+    return records[:limit]
+
+
+def long_notes(records: list[dict], count: int) -> list[dict]:
+    """Notes of 500+ words, each the concatenation of consecutive corpus notes."""
+    out, index = [], 0
+    while len(out) < count and records:
+        parts, words = [], 0
+        while words < 500:
+            parts.append(records[index % len(records)]["text"])
+            words += len(parts[-1].split())
+            index += 1
+        out.append({"note_id": f"long-{len(out)}", "text": "\n\n".join(parts), "billed": [{"code": "97140", "units": 1}], "payer": "cms"})
+    return out
+
+
+def rate(count: int, words: int, seconds: float) -> dict:
+    return {"notes_per_s": round(count / seconds, 1), "words_per_s": round(words / seconds)}
+
+
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def batch_seconds(path: Path, workers: int) -> float:
+    out = path.with_suffix(f".w{workers}.jsonl")
+    command = [sys.executable, "-m", "notes_nlp.cli", "score", str(path), "-o", str(out), "--workers", str(workers)]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def peak_rss_mb(path: Path, out: Path) -> float:
+    """Peak RSS of a `notes-nlp score` child process (Linux reports kilobytes)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([sys.executable, "-m", "notes_nlp.cli", "score", str(path), "-o", str(out), "--rules-only"], check=True, capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(after, before) / 1024, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notes", type=int, default=1000, help="corpus notes to measure throughput on")
+    parser.add_argument("--long-notes", type=int, default=100, help="long (500+ word) notes added to them")
+    parser.add_argument("--check-calls", type=int, default=1000, help="warm check calls for p50/p99")
+    parser.add_argument("--rss-notes", type=int, default=100_000, help="notes streamed for the peak RSS figure")
+    args = parser.parse_args()
+
+    import spacy
+
+    import notes_nlp
+    from notes_nlp.model.persist import load_model
+    from notes_nlp.scoring import score
+
+    records = corpus_notes(args.notes)
+    records += long_notes(records, args.long_notes)
+    texts = [r["text"] for r in records]
+    words = sum(len(t.split()) for t in texts)
+    blank, nlp, model = spacy.blank("en"), notes_nlp.load(), load_model()
+    tokenizer = timed(lambda: list(blank.pipe(texts)))
+    extraction = timed(lambda: list(nlp.pipe(texts)))
+    scoring = timed(lambda: score(records, model, nlp))
+    figures: dict = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "notes": len(records), "words": words,
+        "tokenizer": rate(len(texts), words, tokenizer),
+        "extraction": {**rate(len(texts), words, extraction), "ratio_to_tokenizer": round(tokenizer / extraction, 3)},
+        "scoring": {**rate(len(texts), words, scoring), "ratio_to_tokenizer": round(tokenizer / scoring, 3)},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "notes.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        one, two = batch_seconds(path, 1), batch_seconds(path, 2)
+        figures["batch"] = {"workers_1_notes_per_s": round(len(records) / one, 1), "workers_2_notes_per_s": round(len(records) / two, 1), "speedup": round(one / two, 2)}
+
+        typical = next(r for r in records if r.get("billed") and 100 <= len(r["text"].split()) <= 300)
+        latencies = []
+        for _ in range(args.check_calls):
+            start = time.perf_counter()
+            score([typical], model, nlp)
+            latencies.append((time.perf_counter() - start) * 1000)
+        quantiles = statistics.quantiles(latencies, n=100)
+        figures["check_warm_ms"] = {"p50": round(statistics.median(latencies), 2), "p99": round(quantiles[98], 2), "calls": len(latencies)}
+        note = Path(folder) / "note.json"
+        note.write_text(json.dumps(typical))
+        cold = timed(lambda: subprocess.run([sys.executable, "-m", "notes_nlp.cli", "check", str(note)], capture_output=True))
+        figures["check_cold_s"] = round(cold, 2)
+
+        stream = Path(folder) / "stream.jsonl"
+        with stream.open("w") as out:
+            for i in range(args.rss_notes):
+                record = records[i % len(records)]
+                out.write(json.dumps({**record, "note_id": f"n{i}", "chart_id": None}) + "\n")
+        figures["peak_rss_mb"] = {"notes": args.rss_notes, "rules_only": peak_rss_mb(stream, Path(folder) / "stream.out.jsonl")}
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
