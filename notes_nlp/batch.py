@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
 from notes_nlp.io.records import MAX_TEXT_CHARS, read_records
+from notes_nlp.scoring import error_record
 
 CHUNK_SIZE = 32
 
@@ -95,14 +96,22 @@ def read_envelopes(spool: Path, offsets: list[int]) -> list[dict[str, Any]]:
 
 
 @cache
-def _scorer(options: Options) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
-    """The pipeline, the model and the payer profiles of this process, loaded once."""
+def loaded(options: Options) -> tuple[Any, Any]:
+    """The model and the user's payer profile, loaded once per process; a bad one raises
+    ModelError or ProfileError, which the command line turns into a message."""
     from notes_nlp.model.persist import load_model
+    from notes_nlp.rules.profiles import load_profile
+
+    model = None if options.rules_only else load_model(options.model)
+    return model, load_profile(options.payer_file) if options.payer_file else None
+
+
+def _scorer(options: Options) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Score records with this process's pipeline, model and payer profiles."""
     from notes_nlp.rules.profiles import load_profile
     from notes_nlp.scoring import default_pipeline, score
 
-    model = None if options.rules_only else load_model(options.model)
-    own = load_profile(options.payer_file) if options.payer_file else None
+    model, own = loaded(options)
     nlp = default_pipeline()
     return lambda records: score(records, model, nlp, lambda payer: own or load_profile(payer))
 
@@ -120,18 +129,13 @@ def score_chunk(task: Task) -> list[str]:
     lines = []
     for i, envelope in enumerate(envelopes[: len(chunk)]):
         if envelope["error"] is not None:
-            record = {"note_id": _note_id(envelope["record"]), "lines": [], "entities": [], "error": envelope["error"]}
+            record = error_record(envelope["record"], envelope["error"])
         else:
             record = scored[i]
             if record["error"] and not record["error"].startswith("line "):
                 record["error"] = f"line {envelope['line']}: {record['error']}"
         lines.append(json.dumps(record, ensure_ascii=False))
     return lines
-
-
-def _note_id(record: Any) -> str | None:
-    note_id = record.get("note_id") if isinstance(record, dict) else None
-    return None if note_id is None else str(note_id)
 
 
 def tasks(the_plan: Plan, options: Options, start: int, chunk_size: int) -> Iterator[Task]:

@@ -82,22 +82,19 @@ def score(
     error saying what is wrong and on which line. Notes of one chart are judged together.
     """
     from notes_nlp import batch
-    from notes_nlp.model.persist import ModelError, load_model
-    from notes_nlp.rules.profiles import ProfileError, load_profile
+    from notes_nlp.model.persist import ModelError
+    from notes_nlp.rules.profiles import ProfileError
 
     if source != "-" and not Path(source).is_file():
         fail(f"input file not found: {source}")
     report = output.suffix.lower() if output.suffix.lower() in (".csv", ".html", ".htm") else None
     if resume and (str(output) == "-" or report):
         fail("--resume needs a JSONL output file (-o OUT.jsonl)")
+    options = batch.Options(str(model) if model else None, rules_only, str(payer_file) if payer_file else None)
     try:
-        if payer_file:
-            load_profile(payer_file)
-        if not rules_only:
-            load_model(model)
+        batch.loaded(options)  # a bad model or payer file stops here, before any note is read
     except (ModelError, ProfileError) as exc:
         fail(str(exc))
-    options = batch.Options(str(model) if model else None, rules_only, str(payer_file) if payer_file else None)
     the_plan = batch.plan(source, max_chars=max_chars)
     start = batch.completed_lines(output) if resume else 0
     if start > len(the_plan):

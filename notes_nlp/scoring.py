@@ -54,6 +54,11 @@ def line_record(line: LineJudgement, probability: float | None, threshold: float
     }
 
 
+def error_record(record: Any, error: str) -> dict[str, Any]:
+    """The output of a record that could not be scored: its note_id (when it has one) and why."""
+    return {"note_id": note_id_of(record), "lines": [], "entities": [], "error": error}
+
+
 def note_record(note: NoteJudgement, probabilities: list[float | None], threshold: float | None) -> dict[str, Any]:
     if note.error:
         return {"note_id": note.note_id, "lines": [], "entities": [], "error": note.error}
@@ -78,7 +83,7 @@ def score(
     valid = [record for record, error in zip(records, errors) if error is None]
     judged = iter(judge_records(valid, nlp or default_pipeline(), profile_for))
     notes = [
-        next(judged) if error is None else NoteJudgement(_note_id(record), error=error)
+        next(judged) if error is None else NoteJudgement(note_id_of(record), error=error)
         for record, error in zip(records, errors)
     ]
     probabilities = _probabilities(notes, records, model)
@@ -86,7 +91,7 @@ def score(
     return [note_record(note, probs, threshold) for note, probs in zip(notes, probabilities)]
 
 
-def _note_id(record: Any) -> str | None:
+def note_id_of(record: Any) -> str | None:
     note_id = record.get("note_id") if isinstance(record, dict) else None
     return None if note_id is None else str(note_id)
 
