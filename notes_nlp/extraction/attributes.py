@@ -22,6 +22,7 @@ from spacy.util import filter_spans
 
 from notes_nlp.extraction.extensions import CANDIDATES_KEY, SPANS_KEY
 from notes_nlp.extraction.statements import StatementRules
+from notes_nlp.extraction.text_index import note_text, sentence_of
 
 TECHNIQUE_LABELS = ("MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT")
 # What a minutes phrase can belong to, and what vetoes can remove.
@@ -124,18 +125,19 @@ class AttributeParser:
         self.adjusted_line = _label_line(settings["adjusted_region_labels"])
 
     def __call__(self, doc: Doc) -> Doc:
+        text = note_text(doc)
         spans = resolve(doc.spans.get(CANDIDATES_KEY, []))
         anchor_ends = {span.end for span in spans if span.label_ in ANCHOR_LABELS}
         spans = resolve(self._relabel(span, anchor_ends) for span in spans)
         by_sentence: dict[int, list[Span]] = {}
         for span in spans:
-            by_sentence.setdefault(span.sent.start, []).append(span)
-        checked = [s for s in spans if not (s.label_ == "BODY_REGION" and _UNCHECKED_BEFORE.search(doc.text, max(0, s.start_char - 6), s.start_char))]
+            by_sentence.setdefault(sentence_of(doc, span.start).start, []).append(span)
+        checked = [s for s in spans if not (s.label_ == "BODY_REGION" and _UNCHECKED_BEFORE.search(text, max(0, s.start_char - 6), s.start_char))]
         kept = {(s.start_char, s.end_char, s.label_) for s in checked}
         regions = {
             key: value
             for group in by_sentence.values()
-            for key, value in owned_regions([s for s in group if (s.start_char, s.end_char, s.label_) in kept], group[0].sent.end_char).items()
+            for key, value in owned_regions([s for s in group if (s.start_char, s.end_char, s.label_) in kept], sentence_of(doc, group[0].start).end_char).items()
         }
         treated = _labelled_regions(self.region_line, doc, checked)
         adjusted = _labelled_regions(self.adjusted_line, doc, checked)
@@ -145,7 +147,7 @@ class AttributeParser:
                 regions[key] = adjusted if span.label_ == "CMT" else treated
         sentence_starts = sorted(by_sentence)
         for span in spans:
-            span._.value = self._value(span, by_sentence[span.sent.start], regions)
+            span._.value = self._value(span, by_sentence[sentence_of(doc, span.start).start], regions)
             if span.label_ == "CREDENTIAL" and span._.value["role"] == "performer":
                 span._.value["of"] = _performed_work(span, by_sentence, sentence_starts)
         doc.spans[SPANS_KEY] = spans
@@ -157,7 +159,7 @@ class AttributeParser:
         effleurage x 7 min" is service time, because a technique stands between."""
         if span.label_ != "TIME" or clock_minutes(span.text) is not None:
             return span
-        start = max(span.sent.start, span.start - 4)
+        start = max(sentence_of(span.doc, span.start).start, span.start - 4)
         start = max([end for end in anchor_ends if start < end <= span.start], default=start)
         if any(token.lower_ in self.measure_words for token in span.doc[start : span.start]):
             return Span(span.doc, span.start, span.end, label="MEASURE", span_id="tolerance")
@@ -166,7 +168,7 @@ class AttributeParser:
     def _value(self, span: Span, sentence: list[Span], regions: dict[tuple[int, int], list[str]]) -> dict[str, Any] | None:
         label = span.label_
         if label == "TIME":
-            window = span.doc[max(span.sent.start, span.start - 4) : span.start]
+            window = span.doc[max(sentence_of(span.doc, span.start).start, span.start - 4) : span.start]
             return {
                 "minutes": parse_minutes(span.text),
                 "total": any(token.lower_ in _TOTAL_WORDS for token in window),
@@ -184,7 +186,7 @@ class AttributeParser:
             return {"credential": self._credential(span.text), "role": self._role(span)}
         if label == "GOAL":
             # The label before a goal ("STG (3 wks):") carries its time frame.
-            labelled = span.doc.text[span.sent.start_char : span.end_char]
+            labelled = note_text(span.doc)[sentence_of(span.doc, span.start).start_char : span.end_char]
             return {"measurable": self.goal_rules.is_measurable(labelled)}
         return None
 
@@ -194,8 +196,8 @@ class AttributeParser:
 
     def _role(self, span: Span) -> str:
         """performer, supervisor, signer or mentioned: who did the work decides coverage."""
-        sent = span.sent
-        text = span.doc.text
+        sent = sentence_of(span.doc, span.start)
+        text = note_text(span.doc)
         line_start = text.rfind("\n", 0, span.start_char) + 1
         boxes = _CHECKBOX.findall(text, line_start, span.start_char)
         if boxes and boxes[-1].strip("[]").strip() == "":
@@ -264,8 +266,9 @@ def _performed_work(credential: Span, by_sentence: dict[int, list[Span]], starts
     """What a named performer did: the techniques of its sentence, else of the sentence
     just before ("STM R ITB; performed by K. Ortiz, LMT"), or just after when its own
     ends with a colon ("Soft tissue (J. Pruitt, LMT):"). Empty means the whole note."""
-    position = starts.index(credential.sent.start)
-    introduces = credential.sent.text.rstrip().endswith(":")
+    sent = sentence_of(credential.doc, credential.start)
+    position = starts.index(sent.start)
+    introduces = note_text(credential.doc)[sent.start_char : sent.end_char].rstrip().endswith(":")
     for index in (position, position + 1 if introduces else position - 1):
         if not 0 <= index < len(starts):
             break
@@ -283,9 +286,10 @@ def _label_line(labels: list[str]) -> re.Pattern[str]:
 def _labelled_regions(label_line: re.Pattern[str], doc: Doc, spans: list[Span]) -> list[str]:
     """Regions on a template line such as "Region(s): R SIJ", for mentions that name none."""
     found: set[str] = set()
-    for match in label_line.finditer(doc.text):
-        line_end = doc.text.find("\n", match.end())
-        line_end = line_end if line_end >= 0 else len(doc.text)
+    text = note_text(doc)
+    for match in label_line.finditer(text):
+        line_end = text.find("\n", match.end())
+        line_end = line_end if line_end >= 0 else len(text)
         found |= {s.id_ for s in spans if s.label_ == "BODY_REGION" and match.end() <= s.start_char < line_end}
     return sorted(found)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spacy.language import Language
-from spacy.matcher import Matcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
@@ -21,6 +21,7 @@ from notes_nlp.extraction.extensions import SPANS_KEY
 from notes_nlp.labels import PERFORMED, STATUS_LABELS
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import section_of
+from notes_nlp.extraction.text_index import Sentence, sentence_of
 
 FORWARD, BACKWARD, BIDIRECTIONAL = "forward", "backward", "bidirectional"
 PSEUDO, TERMINATE = "pseudo", "terminate"
@@ -49,7 +50,10 @@ class ContextAnnotator:
     """Set ``span._.status``, ``span._.cue`` and ``span._.section`` on every mention."""
 
     def __init__(self, nlp: Language) -> None:
-        self.matcher = Matcher(nlp.vocab)
+        # Phrase cues go to a PhraseMatcher (a trie: one pass whatever their number); only the
+        # few cues that need token patterns pay for spaCy's Matcher.
+        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.patterns = Matcher(nlp.vocab)
         self.rules: list[ContextRule] = []
         self.section_defaults: dict[str, tuple[str, frozenset[str]]] = {}
         for record in read_jsonl("context.jsonl"):
@@ -68,13 +72,23 @@ class ContextAnnotator:
             targets=frozenset(record["targets"]) if "targets" in record else STATUS_LABELS,
             ends=frozenset(record["ends"]) if "ends" in record else None,
         )
-        pattern = record.get("pattern") or [{"LOWER": token.lower_} for token in nlp.make_doc(record["cue"])]
-        self.matcher.add(str(len(self.rules)), [pattern])
+        key = str(len(self.rules))
+        if "pattern" in record:
+            self.patterns.add(key, [record["pattern"]])
+        else:
+            self.phrases.add(key, [nlp.make_doc(record["cue"])])
         self.rules.append(rule)
 
-    def cues(self, doc: Doc) -> list[Cue]:
-        """Matched cues, longest first where they overlap (so "no change" beats "no")."""
-        spans = [Span(doc, start, end, label=key) for key, start, end in self.matcher(doc)]
+    def cues(self, doc: Doc, sentences: list[Sentence]) -> list[Cue]:
+        """Matched cues in these sentences, longest first where they overlap (so "no change"
+        beats "no"). A cue only reaches targets of its own sentence, so sentences without a
+        target are not searched."""
+        spans = [
+            span
+            for sent in sentences
+            for matcher in (self.phrases, self.patterns)
+            for span in matcher(doc[sent.start : sent.end], as_spans=True)
+        ]
         return [
             Cue(self.rules[int(span.label_)], span.start, span.end, span.text)
             for span in filter_spans(spans)
@@ -87,7 +101,8 @@ class ContextAnnotator:
 
     def __call__(self, doc: Doc) -> Doc:
         spans = doc.spans.get(SPANS_KEY, [])
-        cues = self.cues(doc) if any(span.label_ in STATUS_LABELS for span in spans) else []
+        targets = sorted({sentence_of(doc, span.start) for span in spans if span.label_ in STATUS_LABELS})
+        cues = self.cues(doc, targets)
         terminators = [cue for cue in cues if cue.rule.category == TERMINATE]
         for span in spans:
             section = section_of(doc, span.start_char)
@@ -105,7 +120,7 @@ class ContextAnnotator:
 
     @staticmethod
     def _nearest_cue(span: Span, cues: list[Cue], terminators: list[Cue]) -> Cue | None:
-        sent = span.sent
+        sent = sentence_of(span.doc, span.start)
         best: tuple[tuple[bool, int], Cue] | None = None
         for cue in cues:
             rule = cue.rule

@@ -18,6 +18,7 @@ from spacy.tokens import Doc, Span
 
 from notes_nlp.extraction.extensions import CANDIDATES_KEY
 from notes_nlp.extraction.resources import read_jsonl
+from notes_nlp.extraction.text_index import note_text
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class RegexMatcher:
     def __call__(self, doc: Doc) -> Doc:
         found: list[Span] = []
         for rule in self.rules:
-            for match in rule.pattern.finditer(doc.text):
+            for match in rule.pattern.finditer(note_text(doc)):
                 group = "span" if "span" in rule.pattern.groupindex else 0
                 start, end = match.span(group)
                 span = doc.char_span(start, end, label=rule.label, kb_id=rule.id, alignment_mode="expand")

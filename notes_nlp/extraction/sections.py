@@ -17,6 +17,7 @@ from spacy.tokens import Doc
 
 from notes_nlp.extraction import extensions  # noqa: F401  (declares doc._.sections)
 from notes_nlp.extraction.resources import read_jsonl
+from notes_nlp.extraction.text_index import note_text
 
 
 OTHER = "Other"
@@ -55,7 +56,7 @@ class SectionDetector:
         self.pattern, self.sections = compile_headers(read_jsonl("sections.jsonl"))
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = note_text(doc)
         starts: list[tuple[int, str]] = []
         in_block = False
         for match in self.pattern.finditer(text):

@@ -5,13 +5,17 @@ checkbox rows and signature lines all start on a new line without
 punctuation. spaCy's sentencizer only knows punctuation, so this component
 also starts a sentence after every line break at every inline bullet (•) and after a spaced separator (" -- ", " | "); a full stop after a
 few abbreviations ("incl.", "approx.", "vs.") does not end a sentence.
-One pass over the tokens.
+One pass over the token strings.
 """
 
 from __future__ import annotations
 
+import numpy
+from spacy.attrs import IDX, LENGTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
+
+from notes_nlp.extraction.text_index import note_text
 
 _END_PUNCT = frozenset({".", "!", "?", ";"})
 # A full stop after these ends an abbreviation, not a sentence ("incl. R shoulder checks").
@@ -21,31 +25,36 @@ _SEPARATORS = frozenset({"--", "—", "|", "||"})
 
 
 class NoteSentences:
-    """Mark ``token.is_sent_start`` from punctuation, line breaks and bullets."""
+    """Mark sentence starts from punctuation, line breaks and bullets, in one pass over
+    the token strings (no Token objects: this runs on every note)."""
 
     def __call__(self, doc: Doc) -> Doc:
-        previous = None
-        for token in doc:
-            if previous is None:
-                token.is_sent_start = True
-            else:
-                token.is_sent_start = (
-                    "\n" in previous.text
-                    or "\n" in previous.whitespace_
-                    or (previous.text in _END_PUNCT and token.text not in _END_PUNCT and not _abbreviation(previous))
-                    or token.text == "•"
-                    or (previous.text in _SEPARATORS and previous.i > 0 and previous.doc[previous.i - 1].whitespace_ != "")
-                )
-            previous = token
+        if not len(doc):
+            return doc
+        text = note_text(doc)
+        columns = doc.to_array([IDX, LENGTH, SPACY]).tolist()
+        words = [text[idx : idx + length] for idx, length, _ in columns]
+        spaced = [bool(space) for _, _, space in columns]
+        starts = [1] + [
+            1 if _starts_sentence(words, spaced, i) else -1 for i in range(1, len(words))
+        ]
+        doc.from_array([SENT_START], numpy.array(starts, dtype="int64").astype("uint64").reshape(-1, 1))
         return doc
 
 
-def _abbreviation(full_stop) -> bool:
-    """A "." right after an abbreviation, with the next word on the same line."""
-    if full_stop.text != "." or full_stop.i == 0 or "\n" in full_stop.whitespace_:
-        return False
-    before = full_stop.doc[full_stop.i - 1]
-    return before.whitespace_ == "" and before.lower_ in _ABBREVIATIONS
+def _starts_sentence(words: list[str], spaced: list[bool], i: int) -> bool:
+    previous, word = words[i - 1], words[i]
+    return (
+        "\n" in previous
+        or (previous in _END_PUNCT and word not in _END_PUNCT and not _abbreviation(words, spaced, i - 1))
+        or word == "•"
+        or (previous in _SEPARATORS and i > 1 and spaced[i - 2])
+    )
+
+
+def _abbreviation(words: list[str], spaced: list[bool], i: int) -> bool:
+    """A "." right after an abbreviation ("incl. R shoulder")."""
+    return words[i] == "." and i > 0 and not spaced[i - 1] and words[i - 1].lower() in _ABBREVIATIONS
 
 
 @Language.factory("notes_sentences")

@@ -18,6 +18,7 @@ from spacy.tokens import Doc, Span
 from notes_nlp.extraction.extensions import CANDIDATES_KEY
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import section_of
+from notes_nlp.extraction.text_index import note_text, sentences
 
 _CLAUSE_BREAK = re.compile(r"[,;]")
 _LEADING_HEADER = re.compile(r"(?:[A-Z][A-Za-z/ ]{0,24}|[A-Z]):[ \t]+")
@@ -59,7 +60,7 @@ class StatementRules:
 
 def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
     """Character ranges of the sentences, in order."""
-    return [(sent.start_char, sent.end_char) for sent in doc.sents]
+    return [(sent.start_char, sent.end_char) for sent in sentences(doc)]
 
 
 def _enclosing(bounds: list[tuple[int, int]], starts: list[int], offset: int) -> tuple[int, int]:
@@ -69,7 +70,7 @@ def _enclosing(bounds: list[tuple[int, int]], starts: list[int], offset: int) ->
 
 def _next_section_start(doc: Doc, offset: int) -> int:
     """Where the next section begins after an offset: a statement stops at a header ("-- CHARGES:")."""
-    return next((start for start, _, _ in doc._.sections or [] if start > offset), len(doc.text))
+    return next((start for start, _, _ in doc._.sections or [] if start > offset), len(note_text(doc)))
 
 
 def _first_word(text: str, start: int, end: int) -> int:
@@ -80,7 +81,7 @@ def _first_word(text: str, start: int, end: int) -> int:
 
 
 def _trimmed_span(doc: Doc, start: int, end: int, label: str) -> Span | None:
-    text = doc.text
+    text = note_text(doc)
     while start < end and text[start] in _TRIM:
         start += 1
     while end > start and text[end - 1] in _TRIM:
@@ -97,7 +98,7 @@ class StatementFinder:
         self.rules = StatementRules.load()
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = note_text(doc)
         bounds = sentence_bounds(doc)
         starts = [start for start, _ in bounds]
         found: list[Span] = []

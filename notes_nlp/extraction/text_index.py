@@ -1,0 +1,60 @@
+"""A note's text and sentences, computed once per doc.
+
+spaCy rebuilds ``Doc.text`` from every token each time it is read, and
+``Span.sent`` walks the tokens back to the sentence start (after checking the
+whole doc for sentence annotation) each time. Components ask for both many
+times per note, so here they are computed once, from arrays rather than
+Token objects, and kept in ``doc.user_data``. Neither changes after the
+sentence component has run: no component of ours retokenizes.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import NamedTuple
+
+from spacy.attrs import IDX, LENGTH, SENT_START
+from spacy.tokens import Doc
+
+_TEXT = ("notes_nlp", "text")
+_SENTENCES = ("notes_nlp", "sentences")
+
+
+class Sentence(NamedTuple):
+    start: int  # token index
+    end: int  # token index, exclusive
+    start_char: int
+    end_char: int
+
+
+def note_text(doc: Doc) -> str:
+    """The doc's text, joined once."""
+    text = doc.user_data.get(_TEXT)
+    if text is None:
+        text = doc.user_data[_TEXT] = doc.text
+    return text
+
+
+def sentences(doc: Doc) -> list[Sentence]:
+    """The sentences in order, from the boundaries the sentence component set."""
+    found = doc.user_data.get(_SENTENCES)
+    if found is None:
+        found = doc.user_data[_SENTENCES] = _sentences(doc)
+    return found
+
+
+def sentence_of(doc: Doc, token: int) -> Sentence:
+    """The sentence that contains a token index."""
+    found = sentences(doc)
+    return found[bisect.bisect_right(found, (token, len(doc) + 1)) - 1]
+
+
+def _sentences(doc: Doc) -> list[Sentence]:
+    if not len(doc):
+        return []
+    columns = doc.to_array([IDX, LENGTH, SENT_START]).tolist()
+    starts = [0] + [i for i in range(1, len(columns)) if columns[i][2] == 1] + [len(columns)]
+    return [
+        Sentence(start, end, columns[start][0], columns[end - 1][0] + columns[end - 1][1])
+        for start, end in zip(starts, starts[1:])
+    ]
