@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 from spacy.language import Language
 
 from notes_nlp.extraction.records import entity_records
+from notes_nlp.extraction.text_index import tokenized
 from notes_nlp.rules.chart import LONE_NOTE, ChartContext, chart_contexts
 from notes_nlp.rules.checks import judge_note
 from notes_nlp.rules.facts import NoteFacts
@@ -58,7 +59,7 @@ def judge_records(
 ) -> list[NoteJudgement]:
     """Extraction and rules for valid note records (each with ``note_id`` and ``text``)."""
     results = [NoteJudgement(str(r.get("note_id"))) for r in records]
-    for result, record, doc in zip(results, records, nlp.pipe(r["text"] for r in records)):
+    for result, record, doc in zip(results, records, nlp.pipe(tokenized(nlp, r["text"]) for r in records)):
         result.entities = entity_records(doc)
         try:
             result.profile = profile_for(record.get("payer") or default_payer)

@@ -20,7 +20,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from notes_nlp.extraction.extensions import CANDIDATES_KEY, SPANS_KEY
+from notes_nlp.extraction.extensions import CANDIDATES_KEY, SPANS_KEY, attributes
 from notes_nlp.extraction.statements import StatementRules
 from notes_nlp.extraction.text_index import note_text, sentence_of
 
@@ -147,9 +147,10 @@ class AttributeParser:
                 regions[key] = adjusted if span.label_ == "CMT" else treated
         sentence_starts = sorted(by_sentence)
         for span in spans:
-            span._.value = self._value(span, by_sentence[sentence_of(doc, span.start).start], regions)
-            if span.label_ == "CREDENTIAL" and span._.value["role"] == "performer":
-                span._.value["of"] = _performed_work(span, by_sentence, sentence_starts)
+            value = self._value(span, by_sentence[sentence_of(doc, span.start).start], regions)
+            if span.label_ == "CREDENTIAL" and value["role"] == "performer":
+                value["of"] = _performed_work(span, by_sentence, sentence_starts)
+            attributes(span)["value"] = value
         doc.spans[SPANS_KEY] = spans
         del doc.spans[CANDIDATES_KEY]
         return doc

@@ -17,7 +17,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from notes_nlp.extraction.extensions import SPANS_KEY
+from notes_nlp.extraction.extensions import SPANS_KEY, attributes
 from notes_nlp.labels import PERFORMED, STATUS_LABELS
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import section_of
@@ -106,16 +106,17 @@ class ContextAnnotator:
         terminators = [cue for cue in cues if cue.rule.category == TERMINATE]
         for span in spans:
             section = section_of(doc, span.start_char)
-            span._.section = section
+            values = attributes(span)
+            values["section"] = section
             if span.label_ not in STATUS_LABELS:
                 continue
             cue = self._nearest_cue(span, cues, terminators)
             if cue is not None:
-                span._.status, span._.cue = cue.rule.category, cue.text
+                values["status"], values["cue"] = cue.rule.category, cue.text
             elif section in self.section_defaults and span.label_ in self.section_defaults[section][1]:
-                span._.status, span._.cue = self.section_defaults[section][0], f"section: {section}"
+                values["status"], values["cue"] = self.section_defaults[section][0], f"section: {section}"
             else:
-                span._.status = PERFORMED
+                values["status"] = PERFORMED
         return doc
 
     @staticmethod

@@ -15,20 +15,32 @@ SPANS_KEY = "notes"
 CANDIDATES_KEY = "notes_candidates"
 
 
+_MENTIONS = ("notes_nlp", "mentions")
+
+
 def mention_key(span: Span) -> str:
     """Mentions are told apart by their label too: spaCy keys span extensions by offsets
     only, so a GOAL and a PROGRESS over the same words would otherwise share a value."""
     return f"{span.start_char}:{span.end_char}:{span.label_}"
 
 
+def mentions(doc: Doc) -> dict[str, dict]:
+    """Every mention's attributes, keyed by :func:`mention_key`. Components read and write
+    here directly: going through ``span._`` costs more than the rest of their work."""
+    return doc.user_data.setdefault(_MENTIONS, {})
+
+
+def attributes(span: Span) -> dict:
+    """One mention's attributes (status, cue, section, value), created empty."""
+    return mentions(span.doc).setdefault(mention_key(span), {})
+
+
 def _mention_attribute(name: str):
     def get(span: Span):
-        return (span.doc._.mentions or {}).get(mention_key(span), {}).get(name)
+        return mentions(span.doc).get(mention_key(span), {}).get(name)
 
     def set_(span: Span, value) -> None:
-        if span.doc._.mentions is None:
-            span.doc._.mentions = {}
-        span.doc._.mentions.setdefault(mention_key(span), {})[name] = value
+        attributes(span)[name] = value
 
     return get, set_
 
@@ -37,7 +49,7 @@ def register() -> None:
     """Declare the extensions; safe to call more than once."""
     if not Doc.has_extension("sections"):
         Doc.set_extension("sections", default=None)
-        Doc.set_extension("mentions", default=None)
+        Doc.set_extension("mentions", getter=mentions)
     for name in ("status", "cue", "section", "value"):
         if not Span.has_extension(name):
             getter, setter = _mention_attribute(name)

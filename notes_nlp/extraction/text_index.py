@@ -14,6 +14,7 @@ import bisect
 from typing import NamedTuple
 
 from spacy.attrs import IDX, LENGTH, SENT_START
+from spacy.language import Language
 from spacy.tokens import Doc
 
 _TEXT = ("notes_nlp", "text")
@@ -25,6 +26,14 @@ class Sentence(NamedTuple):
     end: int  # token index, exclusive
     start_char: int
     end_char: int
+
+
+def tokenized(nlp: Language, text: str) -> Doc:
+    """The tokens of a text, with the text kept, for ``nlp.pipe``: the pipeline's hot path
+    then never rebuilds it."""
+    doc = nlp.make_doc(text)
+    doc.user_data[_TEXT] = text
+    return doc
 
 
 def note_text(doc: Doc) -> str:
