@@ -81,7 +81,11 @@ def score(
     records = list(records)
     errors = [check_record(record) for record in records]
     valid = [record for record, error in zip(records, errors) if error is None]
-    judged = iter(judge_records(valid, nlp or default_pipeline(), profile_for))
+    nlp = nlp or default_pipeline()
+    # The judgements are plain Python objects, so the strings spaCy adds to its vocabulary
+    # for these notes can go: memory stays flat however many notes a process scores.
+    with nlp.memory_zone():
+        judged = iter(judge_records(valid, nlp, profile_for))
     notes = [
         next(judged) if error is None else NoteJudgement(note_id_of(record), error=error)
         for record, error in zip(records, errors)
