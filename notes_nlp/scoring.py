@@ -10,8 +10,10 @@ it; otherwise ``supported``.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from functools import cache
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, ContextManager, Iterable
+from weakref import WeakKeyDictionary
 
 from spacy.language import Language
 
@@ -24,6 +26,8 @@ from notes_nlp.rules.findings import LineJudgement
 from notes_nlp.rules.profiles import PayerProfile, load_profile
 
 SUPPORTED, AT_RISK, UNSUPPORTED = "supported", "at_risk", "unsupported"
+WARM_UP_NOTES = 2_000
+_warmed_notes: WeakKeyDictionary[Language, int] = WeakKeyDictionary()
 
 
 @cache
@@ -32,6 +36,18 @@ def default_pipeline() -> Language:
     import notes_nlp
 
     return notes_nlp.load()
+
+
+def _memory_scope(nlp: Language, notes: int) -> ContextManager:
+    """Where to judge a batch of notes. Inside spaCy's memory zone, the strings the batch
+    adds to the vocabulary are freed after it (judgements are plain Python objects), so a
+    long run's memory stays flat. But inside a zone the tokenizer does not fill its cache,
+    so, as spaCy advises, a process's first notes are judged outside one to warm it."""
+    done = _warmed_notes.get(nlp, 0)
+    if done < WARM_UP_NOTES:
+        _warmed_notes[nlp] = done + notes
+        return nullcontext()
+    return nlp.memory_zone()
 
 
 def verdict(line: LineJudgement, probability: float | None, threshold: float | None) -> str:
@@ -82,9 +98,7 @@ def score(
     errors = [check_record(record) for record in records]
     valid = [record for record, error in zip(records, errors) if error is None]
     nlp = nlp or default_pipeline()
-    # The judgements are plain Python objects, so the strings spaCy adds to its vocabulary
-    # for these notes can go: memory stays flat however many notes a process scores.
-    with nlp.memory_zone():
+    with _memory_scope(nlp, len(valid)):
         judged = iter(judge_records(valid, nlp, profile_for))
     notes = [
         next(judged) if error is None else NoteJudgement(note_id_of(record), error=error)
