@@ -9,7 +9,10 @@ here by joining corpus notes to 500+ words):
 * the batch job with 1 and 2 workers, and the speed-up;
 * warm ``check`` latency for one typical note: p50 and p99;
 * the whole-process time of ``notes-nlp check`` on one note (cold start);
-* peak RSS of ``notes-nlp score`` streaming a file of N notes.
+* peak RSS of ``notes-nlp score`` (full scoring) streaming a file of N
+  distinct notes (each corpus note with a line of new words added, so every
+  note brings strings spaCy has not seen), read when a tenth of the notes are
+  done and at the end: equal figures mean memory does not grow with N.
 
 Usage: ``python scripts/bench.py [--notes N] [--check-calls N] [--rss-notes N]``
 (``make bench`` runs the defaults). Figures, not assertions: the test suite
@@ -22,13 +25,16 @@ import argparse
 import json
 import os
 import platform
+import random
 import resource
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,6 +72,23 @@ def timed(function) -> float:
     return time.perf_counter() - start
 
 
+def distinct(records: list[dict], count: int) -> Iterator[dict]:
+    """``count`` notes cycling over ``records``, each with its own id and a line of words
+    no other note has (as real notes carry names and numbers)."""
+    rng = random.Random(0)
+    for i in range(count):
+        record = records[i % len(records)]
+        words = " ".join("".join(rng.choices(string.ascii_lowercase, k=9)) for _ in range(3))
+        yield {**record, "note_id": f"n{i}", "chart_id": None, "text": f"{record['text']}\nRef: {words} #{rng.randrange(10**9)}"}
+
+
+def write_jsonl(path: Path, records: Iterable[dict]) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record) + "\n")
+    return path
+
+
 def batch_seconds(path: Path, workers: int) -> float:
     out = path.with_suffix(f".w{workers}.jsonl")
     command = [sys.executable, "-m", "notes_nlp.cli", "score", str(path), "-o", str(out), "--workers", str(workers)]
@@ -74,12 +97,41 @@ def batch_seconds(path: Path, workers: int) -> float:
     return time.perf_counter() - start
 
 
-def peak_rss_mb(path: Path, out: Path) -> float:
-    """Peak RSS of a `notes-nlp score` child process (Linux reports kilobytes)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-m", "notes_nlp.cli", "score", str(path), "-o", str(out), "--rules-only"], check=True, capture_output=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(after, before) / 1024, 1)
+def _peak_kb(pid: int) -> int:
+    """The process's peak resident set so far (VmHWM), in kB; 0 once it has ended."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+
+
+def peak_rss_mb(path: Path, out: Path, total: int) -> dict:
+    """Peak RSS of a full `notes-nlp score` run, read when a tenth of the notes are written
+    and at the end (Linux reports kilobytes)."""
+    process = subprocess.Popen([sys.executable, "-m", "notes_nlp.cli", "score", str(path), "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    early, peak, done, offset = None, 0, 0, 0
+    while process.poll() is None:
+        time.sleep(0.5)
+        peak = max(peak, _peak_kb(process.pid))
+        if out.exists():
+            with out.open("rb") as stream:
+                stream.seek(offset)
+                chunk = stream.read()
+            offset += len(chunk)
+            done += chunk.count(b"\n")
+        if early is None and done >= total // 10:
+            early = peak
+    if process.returncode:
+        raise SystemExit(f"notes-nlp score failed with exit code {process.returncode}")
+    peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return {"notes": total, "at_a_tenth": round((early or peak) / 1024, 1), "at_the_end": round(peak / 1024, 1)}
+
+
+def machine() -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), platform.processor())
+    return {"cpus": os.cpu_count(), "cpu": model, "load_average_at_start": round(os.getloadavg()[0], 2), "python": platform.python_version(), "platform": platform.platform()}
 
 
 def main() -> None:
@@ -87,7 +139,8 @@ def main() -> None:
     parser.add_argument("--notes", type=int, default=1000, help="corpus notes to measure throughput on")
     parser.add_argument("--long-notes", type=int, default=100, help="long (500+ word) notes added to them")
     parser.add_argument("--check-calls", type=int, default=1000, help="warm check calls for p50/p99")
-    parser.add_argument("--rss-notes", type=int, default=100_000, help="notes streamed for the peak RSS figure")
+    parser.add_argument("--batch-notes", type=int, default=3000, help="notes of the 1- and 2-worker batch runs (start-up included)")
+    parser.add_argument("--rss-notes", type=int, default=100_000, help="distinct notes streamed for the peak RSS figure")
     args = parser.parse_args()
 
     import spacy
@@ -105,17 +158,16 @@ def main() -> None:
     extraction = timed(lambda: list(nlp.pipe(texts)))
     scoring = timed(lambda: score(records, model, nlp))
     figures: dict = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(),
         "notes": len(records), "words": words,
         "tokenizer": rate(len(texts), words, tokenizer),
         "extraction": {**rate(len(texts), words, extraction), "ratio_to_tokenizer": round(tokenizer / extraction, 3)},
         "scoring": {**rate(len(texts), words, scoring), "ratio_to_tokenizer": round(tokenizer / scoring, 3)},
     }
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "notes.jsonl"
-        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        path = write_jsonl(Path(folder) / "notes.jsonl", distinct(records, args.batch_notes))
         one, two = batch_seconds(path, 1), batch_seconds(path, 2)
-        figures["batch"] = {"workers_1_notes_per_s": round(len(records) / one, 1), "workers_2_notes_per_s": round(len(records) / two, 1), "speedup": round(one / two, 2)}
+        figures["batch"] = {"notes": args.batch_notes, "workers_1_notes_per_s": round(args.batch_notes / one, 1), "workers_2_notes_per_s": round(args.batch_notes / two, 1), "speedup": round(one / two, 2)}
 
         typical = next(r for r in records if r.get("billed") and 100 <= len(r["text"].split()) <= 300)
         latencies = []
@@ -130,12 +182,8 @@ def main() -> None:
         cold = timed(lambda: subprocess.run([sys.executable, "-m", "notes_nlp.cli", "check", str(note)], capture_output=True))
         figures["check_cold_s"] = round(cold, 2)
 
-        stream = Path(folder) / "stream.jsonl"
-        with stream.open("w") as out:
-            for i in range(args.rss_notes):
-                record = records[i % len(records)]
-                out.write(json.dumps({**record, "note_id": f"n{i}", "chart_id": None}) + "\n")
-        figures["peak_rss_mb"] = {"notes": args.rss_notes, "rules_only": peak_rss_mb(stream, Path(folder) / "stream.out.jsonl")}
+        stream = write_jsonl(Path(folder) / "stream.jsonl", distinct(records, args.rss_notes))
+        figures["peak_rss_mb"] = peak_rss_mb(stream, Path(folder) / "stream.out.jsonl", args.rss_notes)
     print(json.dumps(figures))
 
 

@@ -15,7 +15,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 @pytest.mark.slow
 def test_bench_prints_one_json_line_of_figures():
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--notes", "8", "--long-notes", "2", "--check-calls", "5", "--rss-notes", "20"],
+        [sys.executable, str(SCRIPT), "--notes", "8", "--long-notes", "2", "--check-calls", "5", "--rss-notes", "20", "--batch-notes", "12"],
         capture_output=True, text=True, check=True, timeout=600,
     )
     figures = json.loads(result.stdout.strip().splitlines()[-1])
