@@ -156,9 +156,6 @@ class _progress:
             self.bar.stop()
 
 
-SIGNS = {"error": "✗", "warning": "!"}
-
-
 @app.command()
 def check(
     source: str = typer.Argument("-", help="One note: a JSON record (SPEC section 4) or plain text; - or nothing for stdin."),
@@ -170,6 +167,7 @@ def check(
     rules_only: bool = typer.Option(False, "--rules-only", help="Rules alone, no model score."),
 ) -> None:
     """The check at signing: does this note support its 97124/97140 lines? Exit 0 supported, 1 not supported or at risk, 2 bad input."""
+    from notes_nlp import signing
     from notes_nlp.io.records import parse_billed
     from notes_nlp.model.persist import ModelError, load_model
     from notes_nlp.scoring import score as score_records
@@ -190,17 +188,8 @@ def check(
         fail(f"cannot check this note: {result['error']}")
     if not result["lines"]:
         fail("no 97124 or 97140 line to check: pass --billed \"97140x1\" or include the billed lines in the record")
-    if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        for line in result["lines"]:
-            score_text = "" if line["score"] is None else f" (score {line['score']:.2f})"
-            typer.echo(f"{line['code']} x{line['units']}: {line['verdict'].upper().replace('_', ' ')}{score_text}")
-            if line["suggested_code"] not in (line["code"], "none"):
-                typer.echo(f"  → the documentation fits {line['suggested_code']}")
-            for finding in line["findings"]:
-                typer.echo(f"  {SIGNS[finding['severity']]} {finding['message']}")
-    raise typer.Exit(0 if all(line["verdict"] == "supported" for line in result["lines"]) else 1)
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else signing.message(result))
+    raise typer.Exit(0 if signing.passed(result) else 1)
 
 
 def _check_record(raw: str, billed: Optional[str], credential: Optional[str], payer: str, parse_billed) -> dict:
