@@ -192,6 +192,30 @@ def check(
     raise typer.Exit(0 if signing.passed(result) else 1)
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; loopback unless told otherwise."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes, each loading the pipeline and model once."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped one, or $NOTES_NLP_MODEL)."),
+) -> None:
+    """The HTTP service: JSON API (/v1/score, /v1/check, /healthz, /docs) and CDS Hooks (/cds-services).
+
+    Environment: NOTES_NLP_TOKEN (a bearer token every route but /healthz then requires),
+    NOTES_NLP_MAX_BODY_BYTES (request size limit, default 1 MiB).
+    """
+    try:
+        from notes_nlp.service.server import serve as run_server
+    except ImportError as exc:
+        fail(f"the service needs its extra ({exc.name} is missing): pip install 'notes-nlp[service]'")
+    from notes_nlp.model.persist import ModelError
+
+    try:
+        run_server(host, port, workers, str(model) if model else None)
+    except (ModelError, ValueError) as exc:
+        fail(str(exc))
+
+
 def _check_record(raw: str, billed: Optional[str], credential: Optional[str], payer: str, parse_billed) -> dict:
     """A JSON record as it is, or plain text with the options around it."""
     text = raw.strip()

@@ -30,10 +30,15 @@ def better_code(line: dict[str, Any]) -> str | None:
     return line["suggested_code"] if line["suggested_code"] not in (line["code"], "none") else None
 
 
+def finding_note(finding: dict[str, Any]) -> str:
+    """``✗ <message>`` for an error, ``! <message>`` for a warning: the message says what to fix."""
+    return f"{SIGNS.get(finding['severity'], '-')} {finding['message']}"
+
+
 def line_notes(line: dict[str, Any]) -> list[str]:
     """What to change for one line: the better-fitting code, then each finding with its sign."""
     notes = [f"→ the documentation fits {code}" for code in [better_code(line)] if code]
-    return notes + [f"{SIGNS.get(finding['severity'], '-')} {finding['message']}" for finding in line["findings"]]
+    return notes + [finding_note(finding) for finding in line["findings"]]
 
 
 def message(result: dict[str, Any]) -> str:
