@@ -344,7 +344,7 @@ def detail(line: dict[str, Any]) -> str:
     if errors:
         out += ["Fix before signing:", *(_bullet(f) for f in errors), ""]
     if others:
-        out += ["Worth adding:" if errors else "Supported; worth adding:", *(_bullet(f) for f in others), ""]
+        out += ["Also worth adding:" if errors else "Worth adding:", *(_bullet(f) for f in others), ""]
     if not line["findings"]:
         out += ["Nothing to fix: the documentation supports this line.", ""]
     return "\n".join(out).rstrip() + "\n"

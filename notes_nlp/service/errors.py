@@ -68,14 +68,11 @@ async def request_problem(request: Request, exc: RequestProblem) -> JSONResponse
     return JSONResponse({"detail": exc.problems}, status_code=exc.status)
 
 
-def http_error(max_body_bytes: int):
-    """Starlette's HTTP errors as ``{"detail": ...}``; a 413 says the limit and how to change it."""
-
-    async def handler(request: Request, exc: HTTPException) -> JSONResponse:
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Starlette's HTTP errors (404, 405, 413) as ``{"detail": ...}``. A 400 is FastAPI failing to
+    read the body (not UTF-8, say): answered like every other bad body, with the field, ``body``."""
+    if exc.status_code == 400:
+        detail: Any = [problem(("body",), "the body cannot be read: send UTF-8 JSON", "body_unreadable")]
+    else:
         detail = exc.detail
-        if exc.status_code == 413:
-            detail = (f"request body over the limit of {max_body_bytes} bytes (NOTES_NLP_MAX_BODY_BYTES): "
-                      "send fewer records per request, or score a large batch with `notes-nlp score`")
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
-
-    return handler
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))

@@ -1,8 +1,10 @@
-"""ASGI middleware that guard every request: the bearer token, and errors that never leak the note.
+"""ASGI middleware that guard every request: the bearer token, the body size limit, and errors
+that never leak the note.
 
-Both are plain ASGI wrappers rather than FastAPI dependencies so that they
+They are plain ASGI wrappers rather than FastAPI dependencies so that they
 cover every route, the OpenAPI schema and ``/docs`` included, and unknown
-paths too; only ``/healthz`` stays open, for load balancers and probes.
+paths too; only ``/healthz`` stays open to callers without the token, for
+load balancers and probes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import traceback
 
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("notes_nlp.service")
@@ -52,6 +55,59 @@ class BearerToken:
         challenge = b'Bearer realm="notes-nlp"' + (b', error="invalid_token"' if scheme else b"")
         detail = "the bearer token is wrong" if scheme else "this service needs a bearer token: send Authorization: Bearer <token>"
         await _send_json(send, 401, {"detail": detail}, [(b"www-authenticate", challenge)])
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while the body is read. An HTTPException, so that FastAPI passes it on to the
+    exception handlers instead of turning it into a 400 for an unreadable body."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, too_large(limit))
+
+
+def too_large(limit: int) -> str:
+    return (f"request body over the limit of {limit} bytes (NOTES_NLP_MAX_BODY_BYTES): send fewer "
+            "records per request, or score a large batch with `notes-nlp score`")
+
+
+class BodyLimit:
+    """413 for a body over ``limit`` bytes: at once when Content-Length says so (nothing is
+    read), else as soon as the streamed body passes the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            await _send_json(send, 413, {"detail": too_large(self.limit)})
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLarge:  # read outside FastAPI's body parsing, which hands it to the handlers
+            if not started:
+                await _send_json(send, 413, {"detail": too_large(self.limit)})
 
 
 class ShieldErrors:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from notes_nlp.io.records import MAX_TEXT_CHARS
 from notes_nlp.rules.billing import MAX_MINUTES, MAX_UNITS
@@ -29,24 +29,35 @@ PayerName = Literal[tuple(bundled_profiles())]  # type: ignore[valid-type]
 # --- input: note records (SPEC section 4) ---
 
 
+def _json_integer(value: Any) -> Any:
+    """A JSON integer, as JSON Schema has it: 2 or 2.0, but not true, "2" or 2.5."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("must be a whole number")
+    return int(value)
+
+
+Units = Annotated[int, Field(ge=1, le=MAX_UNITS), BeforeValidator(_json_integer)]
+Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES), BeforeValidator(_json_integer)]
+
+
 class BilledLine(BaseModel):
     """One billed line. Unknown fields are refused: a misspelt ``modifiers`` would silently drop a 59."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     code: str = Field(pattern=r"^(\d{5}|[A-V]\d{4})$", description="CPT or HCPCS code", examples=["97140"])
     modifiers: list[Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]] = Field(
         default_factory=list, max_length=4, description="CPT/HCPCS modifiers, e.g. 59 or XS", examples=[["59"]]
     )
-    units: int = Field(1, ge=1, le=MAX_UNITS, description="units billed (15 minutes each for timed codes)")
-    minutes: int | None = Field(None, ge=0, le=MAX_MINUTES, description="minutes of this service; else read from the text")
+    units: Units = Field(1, description="units billed (15 minutes each for timed codes)")
+    minutes: Minutes | None = Field(None, description="minutes of this service; else read from the text")
     label: Literal["supported", "unsupported"] | None = Field(None, description="gold label of a labeled note (ignored when scoring)")
 
 
 class NoteRecord(BaseModel):
     """A note as in SPEC section 4. Other fields (labels, sources) are accepted and ignored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)  # strict: false is not 0 minutes, nor "2" two units
 
     note_id: str = Field(min_length=1, max_length=200, examples=["n-0001"])
     text: str = Field(
@@ -86,6 +97,8 @@ AnyRecord = Annotated[Any, WithJsonSchema({"$ref": "#/components/schemas/NoteRec
 
 class ScoreRequest(BaseModel):
     """Note records to score together (notes sharing a chart_id are judged as a chart)."""
+
+    model_config = ConfigDict(strict=True)
 
     records: list[AnyRecord] = Field(
         min_length=1, max_length=MAX_RECORDS,
@@ -206,6 +219,8 @@ class CdsDiscovery(BaseModel):
 
 class CdsRequest(BaseModel):
     """A hook call. ``context`` and ``prefetch`` carry FHIR R4 resources, checked with fhir.resources."""
+
+    model_config = ConfigDict(strict=True)
 
     hook: str = Field(examples=["org.notes-nlp.note-sign"])
     hookInstance: str = Field(description="UUID of this call")
