@@ -10,9 +10,10 @@ thread of its own, fed in arrival order by a queue, while the event loop stays
 free to accept connections and answer ``/healthz``: under the GIL threads
 would not score faster together, spaCy does not promise that one pipeline may
 serve two threads, and measured under 20 concurrent clients, FastAPI's
-threadpool with a lock around the scoring served 17 checks/s against 29 for
-the one scoring thread (the lock's hand-offs wait on the GIL). Parallelism
-comes from worker processes.
+threadpool with a lock around the scoring served 17 checks/s against about 30
+for the one scoring thread (the lock's hand-offs wait on the GIL). Parallelism
+comes from worker processes. A large /v1/score batch holds up the checks queued
+behind it in its worker: big batches belong to ``notes-nlp score``.
 
 Configuration comes from the environment, so that every worker sees the same:
 ``NOTES_NLP_TOKEN`` (bearer token, optional), ``NOTES_NLP_MAX_BODY_BYTES``

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import notes_nlp
 from notes_nlp.cli import app as cli
-from notes_nlp.service.app import Settings
+from notes_nlp.service.app import Settings, create_app
 
 SAMPLES = Path(__file__).resolve().parents[2] / "corpus" / "samples" / "notes.jsonl"
 MARKER = "Zyxwv-private-words"
@@ -122,3 +122,12 @@ def test_settings_from_the_environment():
     for bad in ("lots", "0"):
         with pytest.raises(ValueError, match="NOTES_NLP_MAX_BODY_BYTES"):
             Settings.from_env({"NOTES_NLP_MAX_BODY_BYTES": bad})
+
+
+def test_rules_only_has_no_model_and_no_score():
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(Settings(rules_only=True))) as rules_only:
+        assert rules_only.get("/healthz").json()["model"] is None
+        result = rules_only.post("/v1/check", json=GOOD).json()["result"]
+        assert result["lines"][0]["score"] is None
