@@ -11,6 +11,12 @@ import ipaddress
 import os
 import sys
 
+import uvicorn  # here, not in serve(): a missing `service` extra shows when the CLI imports this module
+
+from notes_nlp import batch
+from notes_nlp.model.persist import MODEL_ENV
+from notes_nlp.service.app import Settings
+
 APP_FACTORY = "notes_nlp.service.app:create_app"
 
 
@@ -30,12 +36,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, model: st
     A bad setting or model stops here with its message (ValueError, ModelError),
     before uvicorn starts a worker.
     """
-    import uvicorn
-
-    from notes_nlp import batch
-    from notes_nlp.model.persist import MODEL_ENV
-    from notes_nlp.service.app import Settings
-
     if model:
         os.environ[MODEL_ENV] = str(model)
     settings = Settings.from_env()

@@ -134,3 +134,10 @@ def test_serve_stops_on_a_bad_model_or_setting(monkeypatch, tmp_path):
     monkeypatch.setenv("NOTES_NLP_MAX_BODY_BYTES", "a lot")
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 2 and "NOTES_NLP_MAX_BODY_BYTES" in result.output
+
+
+def test_serve_without_the_service_extra_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn now raises ImportError
+    monkeypatch.delitem(sys.modules, "notes_nlp.service.server", raising=False)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2 and "pip install 'notes-nlp[service]'" in result.output and "uvicorn" in result.output
