@@ -156,9 +156,6 @@ class _progress:
             self.bar.stop()
 
 
-SIGNS = {"error": "✗", "warning": "!"}
-
-
 @app.command()
 def check(
     source: str = typer.Argument("-", help="One note: a JSON record (SPEC section 4) or plain text; - or nothing for stdin."),
@@ -170,6 +167,7 @@ def check(
     rules_only: bool = typer.Option(False, "--rules-only", help="Rules alone, no model score."),
 ) -> None:
     """The check at signing: does this note support its 97124/97140 lines? Exit 0 supported, 1 not supported or at risk, 2 bad input."""
+    from notes_nlp import signing
     from notes_nlp.io.records import parse_billed
     from notes_nlp.model.persist import ModelError, load_model
     from notes_nlp.scoring import score as score_records
@@ -190,17 +188,32 @@ def check(
         fail(f"cannot check this note: {result['error']}")
     if not result["lines"]:
         fail("no 97124 or 97140 line to check: pass --billed \"97140x1\" or include the billed lines in the record")
-    if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        for line in result["lines"]:
-            score_text = "" if line["score"] is None else f" (score {line['score']:.2f})"
-            typer.echo(f"{line['code']} x{line['units']}: {line['verdict'].upper().replace('_', ' ')}{score_text}")
-            if line["suggested_code"] not in (line["code"], "none"):
-                typer.echo(f"  → the documentation fits {line['suggested_code']}")
-            for finding in line["findings"]:
-                typer.echo(f"  {SIGNS[finding['severity']]} {finding['message']}")
-    raise typer.Exit(0 if all(line["verdict"] == "supported" for line in result["lines"]) else 1)
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else signing.message(result))
+    raise typer.Exit(0 if signing.passed(result) else 1)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; loopback unless told otherwise."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes, each loading the pipeline and model once."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped one, or $NOTES_NLP_MODEL)."),
+) -> None:
+    """The HTTP service: JSON API (/v1/score, /v1/check, /healthz, /docs) and CDS Hooks (/cds-services).
+
+    Environment: NOTES_NLP_TOKEN (a bearer token every route but /healthz then requires),
+    NOTES_NLP_MAX_BODY_BYTES (request size limit, default 1 MiB).
+    """
+    try:
+        from notes_nlp.service.server import serve as run_server
+    except ImportError as exc:
+        fail(f"the service needs its extra ({exc.name} is missing): pip install 'notes-nlp[service]'")
+    from notes_nlp.model.persist import ModelError
+
+    try:
+        run_server(host, port, workers, str(model) if model else None)
+    except (ModelError, ValueError) as exc:
+        fail(str(exc))
 
 
 def _check_record(raw: str, billed: Optional[str], credential: Optional[str], payer: str, parse_billed) -> dict:

@@ -1,0 +1,139 @@
+"""ASGI middleware that guard every request: the bearer token, the body size limit, and errors
+that never leak the note.
+
+They are plain ASGI wrappers rather than FastAPI dependencies so that they
+cover every route, the OpenAPI schema and ``/docs`` included, and unknown
+paths too; only ``/healthz`` stays open to callers without the token, for
+load balancers and probes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import traceback
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("notes_nlp.service")
+OPEN_PATHS = frozenset({"/healthz"})
+
+
+async def _send_json(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
+    payload = json.dumps(body).encode("utf-8")
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *headers],
+    })
+    await send({"type": "http.response.body", "body": payload})
+
+
+class BearerToken:
+    """Requires ``Authorization: Bearer <token>`` on every path but the open ones (401 otherwise).
+
+    The comparison takes the same time whatever the token given, so a caller
+    cannot find the token a character at a time.
+    """
+
+    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str] = OPEN_PATHS) -> None:
+        self.app = app
+        self.token = token.encode("utf-8")
+        self.open_paths = open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.open_paths:
+            await self.app(scope, receive, send)
+            return
+        scheme, _, given = Headers(scope=scope).get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8"), self.token):
+            await self.app(scope, receive, send)
+            return
+        challenge = b'Bearer realm="notes-nlp"' + (b', error="invalid_token"' if scheme else b"")
+        detail = "the bearer token is wrong" if scheme else "this service needs a bearer token: send Authorization: Bearer <token>"
+        await _send_json(send, 401, {"detail": detail}, [(b"www-authenticate", challenge)])
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while the body is read. An HTTPException, so that FastAPI passes it on to the
+    exception handlers instead of turning it into a 400 for an unreadable body."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, too_large(limit))
+
+
+def too_large(limit: int) -> str:
+    return (f"request body over the limit of {limit} bytes (NOTES_NLP_MAX_BODY_BYTES): send fewer "
+            "records per request, or score a large batch with `notes-nlp score`")
+
+
+class BodyLimit:
+    """413 for a body over ``limit`` bytes: at once when Content-Length says so (nothing is
+    read), else as soon as the streamed body passes the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            await _send_json(send, 413, {"detail": too_large(self.limit)})
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLarge:  # read outside FastAPI's body parsing, which hands it to the handlers
+            if not started:
+                await _send_json(send, 413, {"detail": too_large(self.limit)})
+
+
+class ShieldErrors:
+    """Turns an unexpected exception into a 500 that says nothing of the request, and logs it
+    by type and place only: its message could quote the note (a pydantic error repeats its
+    input), and note text must never reach a log."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:  # noqa: BLE001 - the point is to catch everything
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            logger.error("unhandled %s in %s %s (message withheld: it may quote the note)\n%s",
+                         type(exc).__name__, scope.get("method"), scope.get("path"), frames)
+            if not started:
+                await _send_json(send, 500, {"detail": "internal error; the service log names the exception"})

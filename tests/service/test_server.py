@@ -1,0 +1,143 @@
+"""A real `notes-nlp serve` on 127.0.0.1, called over HTTP, and the load-test script against it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from notes_nlp.cli import app as cli
+from notes_nlp.service.server import is_loopback
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "real-server-token"
+MARKER = "Vqxzy-private-words"
+NOTE = {"note_id": "n1", "text": f"{MARKER}. Dx M54.2. MFR to R upper trapezius 12 min to restore rotation.", "billed": [{"code": "97140"}]}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def call(port: int, method: str, path: str, body: dict | None = None, token: str | None = TOKEN) -> tuple[int, dict, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+    response = connection.getresponse()
+    return response.status, dict(response.getheaders()), json.loads(response.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "notes_nlp.cli", "serve", "--port", str(port)],
+            cwd=ROOT, env={**os.environ, "NOTES_NLP_TOKEN": TOKEN}, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, f"notes-nlp serve exited: {log_path.read_text()}"
+            assert time.monotonic() < deadline, f"notes-nlp serve did not become healthy: {log_path.read_text()}"
+            try:
+                if call(port, "GET", "/healthz", token=None)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield port, log_path
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_real_server_answers_over_http_and_logs_no_note_text(server, fhir):
+    port, log_path = server
+    status, _, health = call(port, "GET", "/healthz", token=None)
+    assert status == 200 and health["status"] == "ok"
+    status, headers, _ = call(port, "POST", "/v1/check", NOTE, token=None)
+    assert status == 401 and headers["www-authenticate"].startswith("Bearer")
+    status, _, checked = call(port, "POST", "/v1/check", NOTE)
+    assert status == 200 and checked["message"].startswith("97140 x1:")
+    status, _, answer = call(port, "POST", "/cds-services/note-check", fhir.note_sign(fhir.document(NOTE["text"])))
+    assert status == 200 and answer["cards"][0]["summary"].startswith("97140 x1:")
+    status, _, problem = call(port, "POST", "/v1/check", {**NOTE, "billed": [{"code": "97140", "units": 99}]})
+    assert status == 422 and problem["detail"][0]["field"] == "billed[0].units"
+    time.sleep(0.2)  # let the access log reach the file
+    log = log_path.read_text()
+    assert '"POST /v1/check HTTP/1.1" 200' in log and '"POST /cds-services/note-check HTTP/1.1" 200' in log
+    assert MARKER not in log
+
+
+@pytest.mark.slow
+def test_the_load_test_script_runs_on_a_tiny_input(server):
+    port, _ = server
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "load_test.py"), "--url", f"http://127.0.0.1:{port}", "--requests", "20", "--clients", "4", "--warmup", "2"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "NOTES_NLP_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["requests"] == 20 and figures["errors"] == 0 and figures["clients"] == 4
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert {"requests_per_s", "machine", "endpoint"} <= set(figures)
+
+
+def test_the_load_test_script_only_targets_loopback():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "load_test.py"), "--url", "http://192.0.2.1:8000", "--requests", "1"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2 and "loopback" in result.stderr
+
+
+def test_is_loopback():
+    assert all(map(is_loopback, ["127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "192.0.2.1", "example.org", "::"]))
+
+
+def test_serve_runs_the_factory_in_uvicorn_and_warns_off_loopback(monkeypatch):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.delenv("NOTES_NLP_TOKEN", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "reachable from the network" in result.output and "NOTES_NLP_TOKEN" in result.output
+    [(args, kwargs)] = calls
+    assert args == ("notes_nlp.service.app:create_app",)
+    assert kwargs["factory"] is True and kwargs["workers"] == 2 and kwargs["host"] == "0.0.0.0" and kwargs["port"] == 8123
+    calls.clear()
+    assert CliRunner().invoke(cli, ["serve"]).exit_code == 0 and calls[0][1]["host"] == "127.0.0.1"
+
+
+def test_serve_stops_on_a_bad_model_or_setting(monkeypatch, tmp_path):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: pytest.fail("the server was started"))
+    monkeypatch.setenv("NOTES_NLP_MODEL", "")  # serve() sets it; monkeypatch puts it back
+    result = CliRunner().invoke(cli, ["serve", "--model", str(tmp_path)])
+    assert result.exit_code == 2 and "not a model directory" in result.output
+    monkeypatch.setenv("NOTES_NLP_MAX_BODY_BYTES", "a lot")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2 and "NOTES_NLP_MAX_BODY_BYTES" in result.output
+
+
+def test_serve_without_the_service_extra_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn now raises ImportError
+    monkeypatch.delitem(sys.modules, "notes_nlp.service.server", raising=False)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2 and "pip install 'notes-nlp[service]'" in result.output and "uvicorn" in result.output
