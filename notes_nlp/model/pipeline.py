@@ -48,9 +48,14 @@ def features(text: bool = True, facts: bool = True) -> FeatureUnion:
 
 
 def build_pipeline(cv: int | Iterable = 5, seed: int = 0, text: bool = True, facts: bool = True) -> Pipeline:
-    """The model: features → logistic regression → sigmoid calibration on held-out folds."""
+    """The model: features → logistic regression → sigmoid calibration on held-out folds.
+
+    One regression fitted on all the lines, calibrated on out-of-fold scores
+    (``ensemble=False``), rather than an average of one per fold: as well
+    calibrated, and a fifth of the work per prediction, which is what the
+    check at signing waits for."""
     classifier = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
     return Pipeline([
         ("features", features(text=text, facts=facts)),
-        ("classifier", CalibratedClassifierCV(classifier, method="sigmoid", cv=cv)),
+        ("classifier", CalibratedClassifierCV(classifier, method="sigmoid", cv=cv, ensemble=False)),
     ])

@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any, Sequence
 
 import numpy as np
+import sklearn
 from sklearn.model_selection import GroupKFold
 
 from notes_nlp.model.data import LabeledLines
@@ -40,7 +41,11 @@ def fit(data: LabeledLines, seed: int, index: Sequence[int] | None = None):
 
 
 def supported_probability(pipeline, examples: Sequence[dict[str, Any]]) -> np.ndarray:
-    return pipeline.predict_proba(list(examples))[:, list(pipeline.classes_).index(1)]
+    # The examples come from line_example, never from a user's matrix: scikit-learn's checks
+    # of its inputs and parameters, made again by each calibrated fold, cost more than the
+    # prediction itself for one note.
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        return pipeline.predict_proba(list(examples))[:, list(pipeline.classes_).index(1)]
 
 
 def out_of_fold(data: LabeledLines, seed: int) -> np.ndarray:
