@@ -103,14 +103,14 @@ def score(
         import tempfile
 
         with tempfile.TemporaryFile("w+", encoding="utf-8") as scored, _progress(len(the_plan), 0) as advance:
-            summary = batch.run(source, scored, options, workers=workers, the_plan=the_plan, progress=advance, keep_spool=True)
+            summary = batch.run(source, scored, options, batch.local_engine(workers), the_plan=the_plan, progress=advance, keep_spool=True)
             scored.seek(0)
             _write_report(report, output, batch.envelopes(the_plan.spool), (json.loads(line) for line in scored))
         the_plan.spool.unlink(missing_ok=True)
     else:
         out = sys.stdout if str(output) == "-" else _open_output(output, append=resume)
         with _progress(len(the_plan), start) as advance:
-            summary = batch.run(source, out, options, workers=workers, start=start, the_plan=the_plan, progress=advance)
+            summary = batch.run(source, out, options, batch.local_engine(workers), start=start, the_plan=the_plan, progress=advance)
         if out is not sys.stdout:
             out.close()
     resumed = f" (resumed after {start})" if start else ""
