@@ -110,7 +110,7 @@ def engine(client: Client, options: batch.Options) -> batch.Engine:
     if crowded:
         raise ClusterError(
             f"Dask worker(s) {', '.join(crowded)} run several threads: start workers with "
-            "`--nthreads 1` (and `--nworkers N` for N processes), as a process scores one chunk at a time"
+            "`--nthreads 1` (and `--nworkers N` for N processes): a process scores one chunk at a time with its one pipeline"
         )
     client.register_plugin(Warm(options), name=PLUGIN_NAME)
 

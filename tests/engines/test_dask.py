@@ -142,3 +142,14 @@ def test_the_local_engine_never_imports_dask(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_chunk_that_kills_worker_after_worker_stops_the_run_with_what_to_do():
+    from types import SimpleNamespace
+
+    class Killer:
+        def result(self):
+            raise on_dask.KilledWorker("score-1", SimpleNamespace(address="tcp://127.0.0.1:1"), 3)
+
+    with pytest.raises(on_dask.ClusterError, match="--resume"):
+        on_dask.result(Killer())
