@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,service]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,service,dask]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,7 +28,7 @@ model: $(STAMP)
 
 # Throughput, latency and memory figures as one JSON line (scripts/bench.py --help).
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py --dask
 
 corpus: $(STAMP)
 	$(BIN)/python scripts/generate_corpus.py

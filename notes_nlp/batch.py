@@ -6,9 +6,10 @@ only where its envelope starts and which chart it belongs to; a repeated
 ``note_id`` becomes an error there. Pass 2 scores chunks of consecutive
 records. A chunk re-reads by offset the other notes of the charts it touches,
 so a chart is judged whole whatever the chunk size, and chunks are
-independent: N worker processes score them (each loads the pipeline and the
-model once) and the writer emits their lines in input order. ``resume``
-counts the complete lines already written and starts after them.
+independent: an engine (:func:`local_engine`'s N processes, or a Dask cluster)
+scores them, each process loading the pipeline and the model once, and the
+writer emits their lines in input order. ``resume`` counts the complete lines
+already written and starts after them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Generator, Iterator
 
 from notes_nlp.io.records import MAX_TEXT_CHARS, read_records
 from notes_nlp.scoring import error_record
@@ -123,11 +124,17 @@ def score_chunk(task: Task) -> list[str]:
     """Score a chunk of records (spool offsets), reading the other notes of their charts
     too; one JSON line per record of the chunk, in order."""
     spool, chunk, mates, options = task
-    envelopes = read_envelopes(spool, chunk + mates)
+    return score_envelopes(read_envelopes(spool, chunk + mates), len(chunk), options)
+
+
+def score_envelopes(envelopes: list[dict[str, Any]], count: int, options: Options) -> list[str]:
+    """One JSON line for each of the first ``count`` envelopes (the chunk), judged with the
+    rest (the other notes of their charts). A pure function of its arguments, so that an
+    engine whose workers cannot read the spool can send it the envelopes themselves."""
     valid = [(i, e) for i, e in enumerate(envelopes) if e["error"] is None]
     scored = dict(zip((i for i, _ in valid), _scorer(options)([e["record"] for _, e in valid])))
     lines = []
-    for i, envelope in enumerate(envelopes[: len(chunk)]):
+    for i, envelope in enumerate(envelopes[:count]):
         if envelope["error"] is not None:
             record = error_record(envelope["record"], envelope["error"])
         else:
@@ -181,31 +188,48 @@ class Summary:
         return text
 
 
+Engine = Callable[[Iterator[Task]], Generator[list[str], None, None]]
+"""Maps :func:`score_chunk` over tasks and yields each task's lines in task order: the
+local processes of :func:`local_engine`, or a cluster (``notes_nlp.engines``)."""
+
+
+def local_engine(workers: int = 1) -> Engine:
+    """Chunks scored in this process, or in ``workers`` spawned processes (each loads the
+    pipeline and model once); the pool lives as long as the run that uses it."""
+
+    def mapped(work: Iterator[Task]) -> Generator[list[str], None, None]:
+        if workers == 1:
+            yield from map(score_chunk, work)
+            return
+        from multiprocessing import get_context
+
+        with get_context("spawn").Pool(workers) as pool:
+            yield from pool.imap(score_chunk, work)
+
+    return mapped
+
+
 def run(
     source: str | Path,
     out: IO[str],
     options: Options,
-    workers: int = 1,
+    engine: Engine | None = None,
     start: int = 0,
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int, int], None] | None = None,
     the_plan: Plan | None = None,
     keep_spool: bool = False,
 ) -> Summary:
-    """Score ``source`` into ``out`` from record ``start`` on; returns the summary of what was
-    written. The spool is removed at the end unless ``keep_spool`` (a report reads it again)."""
+    """Score ``source`` into ``out`` from record ``start`` on, with ``engine`` (default: this
+    process); returns the summary of what was written. The spool is removed at the end
+    unless ``keep_spool`` (a report reads it again)."""
     the_plan = the_plan or plan(source)
     summary = Summary()
-    work = tasks(the_plan, options, start, chunk_size)
+    results = (engine or local_engine())(tasks(the_plan, options, start, chunk_size))
     try:
-        if workers > 1:
-            from multiprocessing import get_context
-
-            with get_context("spawn").Pool(workers) as pool:
-                _write(pool.imap(score_chunk, work), out, summary, start, len(the_plan), progress)
-        else:
-            _write(map(score_chunk, work), out, summary, start, len(the_plan), progress)
+        _write(results, out, summary, start, len(the_plan), progress)
     finally:
+        results.close()  # stops the engine's work in flight when writing failed
         if not keep_spool:
             the_plan.spool.unlink(missing_ok=True)
     return summary

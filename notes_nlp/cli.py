@@ -6,8 +6,11 @@ them, so ``--help`` and the signing check start fast.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +23,11 @@ app = typer.Typer(
 )
 corpus_app = typer.Typer(help="Check and describe a labeled corpus folder.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
+
+
+class EngineName(str, Enum):
+    local = "local"
+    dask = "dask"
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -72,9 +80,11 @@ def score(
     model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped models/default, or $NOTES_NLP_MODEL)."),
     rules_only: bool = typer.Option(False, "--rules-only", help="Judge with the payer rules alone: verdicts and findings, no model score."),
     payer_file: Optional[Path] = typer.Option(None, "--payer-file", help="Your own payer profile (JSON, see notes_nlp/rules/payers/), used for every note."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Processes scoring in parallel (each loads the pipeline and model once)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes scoring in parallel, each loading the pipeline and model once (default 1); with --engine dask, the worker processes of the local cluster."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run: keep the complete records already in OUTPUT and score the rest."),
     max_chars: int = typer.Option(200_000, "--max-chars", min=1, help="Notes longer than this get an error instead of a score."),
+    engine: EngineName = typer.Option(EngineName.local, "--engine", help="Where chunks are scored: local (this machine's processes) or dask (a Dask cluster; needs notes-nlp's dask extra)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="With --engine dask: a running cluster's scheduler (tcp://HOST:8786) instead of a local cluster; its workers need this notes-nlp and can read --model and --payer-file at the same paths."),
 ) -> None:
     """Score each billed 97124/97140 line: verdict, calibrated score, suggested code and findings.
 
@@ -90,6 +100,10 @@ def score(
     report = output.suffix.lower() if output.suffix.lower() in (".csv", ".html", ".htm") else None
     if resume and (str(output) == "-" or report):
         fail("--resume needs a JSONL output file (-o OUT.jsonl)")
+    if scheduler and engine is not EngineName.dask:
+        fail("--scheduler is the address of a Dask scheduler: add --engine dask")
+    if scheduler and workers:
+        fail("--workers starts a local Dask cluster; with --scheduler the cluster's own workers score (start them with `dask worker`)")
     options = batch.Options(str(model) if model else None, rules_only, str(payer_file) if payer_file else None)
     try:
         batch.loaded(options)  # a bad model or payer file stops here, before any note is read
@@ -99,22 +113,48 @@ def score(
     start = batch.completed_lines(output) if resume else 0
     if start > len(the_plan):
         fail(f"{output} has {start} records but the input has {len(the_plan)}: not an output of this input")
-    if report:
-        import tempfile
+    with _engine(engine, workers or 1, scheduler, options) as scorer:
+        if report:
+            import tempfile
 
-        with tempfile.TemporaryFile("w+", encoding="utf-8") as scored, _progress(len(the_plan), 0) as advance:
-            summary = batch.run(source, scored, options, workers=workers, the_plan=the_plan, progress=advance, keep_spool=True)
-            scored.seek(0)
-            _write_report(report, output, batch.envelopes(the_plan.spool), (json.loads(line) for line in scored))
-        the_plan.spool.unlink(missing_ok=True)
-    else:
-        out = sys.stdout if str(output) == "-" else _open_output(output, append=resume)
-        with _progress(len(the_plan), start) as advance:
-            summary = batch.run(source, out, options, workers=workers, start=start, the_plan=the_plan, progress=advance)
-        if out is not sys.stdout:
-            out.close()
+            with tempfile.TemporaryFile("w+", encoding="utf-8") as scored, _progress(len(the_plan), 0) as advance:
+                summary = batch.run(source, scored, options, scorer, the_plan=the_plan, progress=advance, keep_spool=True)
+                scored.seek(0)
+                _write_report(report, output, batch.envelopes(the_plan.spool), (json.loads(line) for line in scored))
+            the_plan.spool.unlink(missing_ok=True)
+        else:
+            out = sys.stdout if str(output) == "-" else _open_output(output, append=resume)
+            with _progress(len(the_plan), start) as advance:
+                summary = batch.run(source, out, options, scorer, start=start, the_plan=the_plan, progress=advance)
+            if out is not sys.stdout:
+                out.close()
     resumed = f" (resumed after {start})" if start else ""
     typer.echo(f"{summary}{resumed}", err=True)
+
+
+@contextmanager
+def _engine(name: EngineName, workers: int, scheduler: Optional[str], options):
+    """The batch engine, for as long as the run: local processes, or a Dask cluster (started
+    here, or reached at ``scheduler``) whose workers have loaded what ``options`` asks for."""
+    from notes_nlp import batch
+
+    if name is EngineName.local:
+        yield batch.local_engine(workers)
+        return
+    try:
+        on_dask = importlib.import_module("notes_nlp.engines.dask")
+    except ImportError as exc:
+        fail(f"--engine dask needs Dask ({exc}): pip install 'notes-nlp[dask]'")
+    from notes_nlp.model.persist import ModelError
+    from notes_nlp.rules.profiles import ProfileError
+
+    try:
+        with on_dask.cluster_client(scheduler, workers) as client:
+            yield on_dask.engine(client, options)
+    except on_dask.ClusterError as exc:
+        fail(str(exc))
+    except (ModelError, ProfileError) as exc:
+        fail(f"a Dask worker could not load it: {exc}")
 
 
 def _write_report(kind: str, output: Path, envelopes, records) -> None:

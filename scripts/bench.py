@@ -134,6 +134,26 @@ def machine() -> dict:
     return {"cpus": os.cpu_count(), "cpu": model, "load_average_at_start": round(os.getloadavg()[0], 2), "python": platform.python_version(), "platform": platform.platform()}
 
 
+def dask_throughput(path: Path, workers: int) -> float:
+    """notes/s of the batch (plan, chunks scored on the cluster, in-order writing) through the
+    Dask engine on a local cluster of ``workers`` processes; the cluster's start and the
+    workers' loading of the pipeline and model are done before the clock starts."""
+    from notes_nlp import batch
+    from notes_nlp.engines import dask as on_dask
+
+    options = batch.Options()
+    with on_dask.cluster_client(workers=workers) as client, open(os.devnull, "w") as out:
+        engine = on_dask.engine(client, options)  # returns once every worker has loaded
+        start = time.perf_counter()
+        summary = batch.run(path, out, options, engine)
+        return summary.notes / (time.perf_counter() - start)
+
+
+def dask_figures(path: Path) -> dict:
+    one, two = dask_throughput(path, 1), dask_throughput(path, 2)
+    return {"dask_1_worker_notes_per_s": round(one, 1), "dask_2_workers_notes_per_s": round(two, 1), "dask_speedup": round(two / one, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notes", type=int, default=1000, help="corpus notes to measure throughput on")
@@ -141,6 +161,7 @@ def main() -> None:
     parser.add_argument("--check-calls", type=int, default=1000, help="warm check calls for p50/p99")
     parser.add_argument("--batch-notes", type=int, default=3000, help="notes of the 1- and 2-worker batch runs (start-up included)")
     parser.add_argument("--rss-notes", type=int, default=100_000, help="distinct notes streamed for the peak RSS figure")
+    parser.add_argument("--dask", action="store_true", help="also the batch on a local Dask cluster of 1 and 2 workers")
     args = parser.parse_args()
 
     import spacy
@@ -168,6 +189,8 @@ def main() -> None:
         path = write_jsonl(Path(folder) / "notes.jsonl", distinct(records, args.batch_notes))
         one, two = batch_seconds(path, 1), batch_seconds(path, 2)
         figures["batch"] = {"notes": args.batch_notes, "workers_1_notes_per_s": round(args.batch_notes / one, 1), "workers_2_notes_per_s": round(args.batch_notes / two, 1), "speedup": round(one / two, 2)}
+        if args.dask:
+            figures.update(dask_figures(path))
 
         typical = next(r for r in records if r.get("billed") and 100 <= len(r["text"].split()) <= 300)
         latencies = []

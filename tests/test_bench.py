@@ -21,3 +21,18 @@ def test_bench_prints_one_json_line_of_figures():
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"tokenizer", "extraction", "scoring", "batch", "check_warm_ms", "check_cold_s", "peak_rss_mb", "machine"} <= set(figures)
     assert figures["scoring"]["notes_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_bench_dask_figures_on_a_tiny_input(tmp_path):
+    pytest.importorskip("dask.distributed")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench", SCRIPT)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    path = tmp_path / "notes.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in bench.corpus_notes(6)))
+    figures = bench.dask_figures(path)
+    assert set(figures) == {"dask_1_worker_notes_per_s", "dask_2_workers_notes_per_s", "dask_speedup"}
+    assert figures["dask_1_worker_notes_per_s"] > 0 and figures["dask_2_workers_notes_per_s"] > 0

@@ -92,3 +92,18 @@ def test_check_without_a_muscle_work_line_says_what_to_pass(tmp_path):
     (tmp_path / "note.txt").write_text(GOOD_NOTE)
     result = run("check", str(tmp_path / "note.txt"), "--billed", "98940")
     assert result.exit_code == 2 and "--billed" in result.output
+
+
+def test_scheduler_needs_the_dask_engine():
+    result = run("score", str(SAMPLES), "--scheduler", "tcp://127.0.0.1:8786")
+    assert result.exit_code == 2 and "--engine dask" in result.output
+
+
+def test_the_dask_engine_without_dask_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.delitem(sys.modules, "notes_nlp.engines.dask", raising=False)
+    for name in ("dask", "dask.distributed", "distributed"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    result = run("score", str(SAMPLES), "--rules-only", "--engine", "dask")
+    assert result.exit_code == 2 and "pip install 'notes-nlp[dask]'" in result.output
