@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import ipaddress
 import itertools
 import json
 import os
@@ -35,17 +34,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from notes_nlp.service.server import is_loopback
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "corpus" / "samples" / "notes.jsonl"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def typical_note() -> dict:
