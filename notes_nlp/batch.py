@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any, Callable, Generator, Iterator
 
-from notes_nlp.io.records import MAX_TEXT_CHARS, read_records
+from notes_nlp.io.records import MAX_TEXT_CHARS, chart_key, read_records
 from notes_nlp.scoring import error_record
 
 CHUNK_SIZE = 32
@@ -73,10 +73,10 @@ def plan(source: str | Path, spool_dir: str | None = None, max_chars: int = MAX_
             index = len(result.offsets)
             result.offsets.append(spool.tell())
             spool.write(json.dumps({"line": item.line, "record": record, "error": error}, ensure_ascii=False).encode("utf-8") + b"\n")
-            chart = (record or {}).get("chart_id") if error is None else None
+            chart = chart_key(record) if error is None else None
             if chart:
-                result.charts.setdefault(str(chart), []).append(index)
-                result.chart_of[index] = str(chart)
+                result.charts.setdefault(chart, []).append(index)
+                result.chart_of[index] = chart
     return result
 
 

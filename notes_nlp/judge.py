@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 from spacy.language import Language
 
 from notes_nlp.extraction.records import entity_records
+from notes_nlp.io.records import chart_key
 from notes_nlp.extraction.text_index import tokenized
 from notes_nlp.rules.chart import LONE_NOTE, ChartContext, chart_contexts
 from notes_nlp.rules.checks import judge_note
@@ -41,7 +42,7 @@ def chart_order(records: Sequence[dict[str, Any]]) -> list[list[int]]:
     charts: dict[str, list[int]] = defaultdict(list)
     groups: list[list[int]] = []
     for index, record in enumerate(records):
-        chart = record.get("chart_id")
+        chart = chart_key(record)
         if chart:
             if chart not in charts:
                 groups.append(charts[chart])

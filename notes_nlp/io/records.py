@@ -58,7 +58,18 @@ def check_record(record: Any, max_chars: int = MAX_TEXT_CHARS) -> str | None:
         return "empty text"
     if len(text) > max_chars:
         return f"text has {len(text)} characters, over the limit of {max_chars}"
+    chart = record.get("chart_id")
+    if chart is not None and (isinstance(chart, bool) or not isinstance(chart, (str, int))):
+        return f"chart_id must be a string or a number, got {type(chart).__name__}"
     return None
+
+
+def chart_key(record: dict[str, Any]) -> str | None:
+    """The chart a checked record belongs to, or None for a lone note. The one reading of
+    ``chart_id`` everywhere (judging, batch chunking, the service's batching): 17 and "17"
+    are one chart."""
+    chart = record.get("chart_id")
+    return None if chart is None or chart == "" else str(chart)
 
 
 def _open_binary(path: str | Path) -> IO[bytes]:

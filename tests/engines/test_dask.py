@@ -37,7 +37,7 @@ def client():
 
 @pytest.fixture(scope="module")
 def samples_and_bad_records(tmp_path_factory) -> Path:
-    """The sample corpus, then the fixture of 27 kinds of bad records among good ones."""
+    """The sample corpus, then the fixture of 28 kinds of bad records among good ones."""
     path = tmp_path_factory.mktemp("dask") / "mixed.jsonl"
     path.write_bytes(SAMPLES.read_bytes() + MIXED.read_bytes())
     return path
@@ -71,7 +71,7 @@ def test_dask_output_is_byte_identical_to_the_local_engine(client, samples_and_b
     """The command with a local cluster of 2 workers, and with a running cluster's scheduler;
     and chunks of 3 (charts cut across chunks): the local engine's bytes each time."""
     local = score_command(samples_and_bad_records, tmp_path / "local.jsonl")
-    assert local.count(b"\n") == 60 and local.count(b'"error": "line ') == 27
+    assert local.count(b"\n") == 62 and local.count(b'"error": "line ') == 28
     assert score_command(samples_and_bad_records, tmp_path / "dask.jsonl", "--engine", "dask", "--workers", "2") == local
     assert score_command(samples_and_bad_records, tmp_path / "remote.jsonl", "--engine", "dask", "--scheduler", client.scheduler.address) == local
     small = local_output(samples_and_bad_records, engine=on_dask.engine(client, DEFAULT), chunk_size=3)
