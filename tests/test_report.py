@@ -59,6 +59,6 @@ def test_html_report_renders_every_note_in_chromium(tmp_path, chromium):
     ).stdout
     assert 'id="shown-notes" data-count="57"' in dom, "the page's script did not render the notes"
     assert len(re.findall(r'<article class="note"', dom)) == 57
-    assert "28</span> lines" in dom
+    assert "29</span> lines" in dom
     assert '<mark class="ev">' in dom, "evidence of a finding is highlighted"
     assert "relaxation-only" in dom and "duplicate note_id" in dom
