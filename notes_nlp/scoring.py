@@ -94,19 +94,37 @@ def score(
     profile_for: Callable[[str], PayerProfile] = load_profile,
 ) -> list[dict[str, Any]]:
     """Score note records: one output record per input record, in order."""
-    records = list(records)
-    errors = [check_record(record) for record in records]
-    valid = [record for record, error in zip(records, errors) if error is None]
+    [scored] = score_apart([records], model, nlp, profile_for)
+    return scored
+
+
+def score_apart(
+    batches: Iterable[Iterable[dict[str, Any]]],
+    model: Model | None = None,
+    nlp: Language | None = None,
+    profile_for: Callable[[str], PayerProfile] = load_profile,
+) -> list[list[dict[str, Any]]]:
+    """Score several lists of note records, each as :func:`score` would alone (a chart never
+    spans two lists), with one call of the model for all their lines: the service scores the
+    checks that wait together this way, paying the model's fixed cost per call once."""
+    batches = [list(records) for records in batches]
     nlp = nlp or default_pipeline()
-    with _memory_scope(nlp, len(valid)):
-        judged = iter(judge_records(valid, nlp, profile_for))
-    notes = [
+    with _memory_scope(nlp, sum(map(len, batches))):
+        notes = [_judged(records, nlp, profile_for) for records in batches]
+    all_notes = [note for judged in notes for note in judged]
+    all_probabilities = iter(_probabilities(all_notes, [record for records in batches for record in records], model))
+    threshold = model.threshold if model else None
+    return [[note_record(note, next(all_probabilities), threshold) for note in judged] for judged in notes]
+
+
+def _judged(records: list[Any], nlp: Language, profile_for: Callable[[str], PayerProfile]) -> list[NoteJudgement]:
+    """One judgement per record, in order: the rules' for a valid one, its error for another."""
+    errors = [check_record(record) for record in records]
+    judged = iter(judge_records([record for record, error in zip(records, errors) if error is None], nlp, profile_for))
+    return [
         next(judged) if error is None else NoteJudgement(note_id_of(record), error=error)
         for record, error in zip(records, errors)
     ]
-    probabilities = _probabilities(notes, records, model)
-    threshold = model.threshold if model else None
-    return [note_record(note, probs, threshold) for note, probs in zip(notes, probabilities)]
 
 
 def note_id_of(record: Any) -> str | None:

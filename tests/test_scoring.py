@@ -9,7 +9,7 @@ import pytest
 
 import notes_nlp
 from notes_nlp.model.persist import load_model
-from notes_nlp.scoring import score
+from notes_nlp.scoring import score, score_apart
 
 SAMPLES = Path(__file__).resolve().parents[1] / "corpus" / "samples" / "notes.jsonl"
 
@@ -67,3 +67,17 @@ def test_rules_only_without_a_model(nlp, samples):
 def test_the_package_level_api_uses_the_shipped_model(samples):
     out = notes_nlp.score(samples[:1])
     assert out[0]["lines"][0]["score"] is not None
+
+
+def test_lists_scored_apart_are_each_as_if_scored_alone(nlp, model, samples):
+    """The service scores the checks that wait together in one call: a chart never spans two
+    of them. sample-2 is a visit of sample-1's chart: with it, it has goals; alone, it has none."""
+    first, second = samples[:1], samples[1:2] + ["not an object"]
+    assert score_apart([first, second, []], model, nlp) == [score(first, model, nlp), score(second, model, nlp), []]
+    with_its_chart = score(samples[:2], model, nlp)[1]
+    alone = score_apart([first, second], model, nlp)[1][0]
+    assert "no-goal" in rules(alone) and "no-goal" not in rules(with_its_chart)
+
+
+def rules(record: dict) -> set[str]:
+    return {finding["rule"] for line in record["lines"] for finding in line["findings"]}

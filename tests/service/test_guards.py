@@ -52,10 +52,10 @@ def test_a_streamed_body_over_the_limit_is_a_413(guarded, fhir):
 
 
 def test_an_unexpected_error_is_a_500_that_neither_answers_nor_logs_the_note(client, monkeypatch, caplog):
-    def broken(records):
-        raise ValueError(f"could not read {records[0]['text']}")
+    def broken(batches):
+        raise ValueError(f"could not read {batches[0][0]['text']}")
 
-    monkeypatch.setattr(client.app.state.scorer, "score", broken)
+    monkeypatch.setattr(client.app.state.scorer, "score_apart", broken)
     with caplog.at_level(logging.DEBUG):
         response = client.post("/v1/check", json=NOTE)
     assert response.status_code == 500 and MARKER not in response.text

@@ -82,6 +82,25 @@ def test_a_real_server_answers_over_http_and_logs_no_note_text(server, fhir):
 
 
 @pytest.mark.slow
+def test_concurrent_checks_each_get_what_a_lone_check_gets(server):
+    """Checks that arrive together are scored in one call (micro-batching); sample-1 and
+    sample-2 share a chart, but separate checks never see each other's notes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from notes_nlp.model.persist import load_model
+    from notes_nlp.scoring import score
+
+    port, _ = server
+    notes = [json.loads(line) for line in (ROOT / "corpus" / "samples" / "notes.jsonl").read_text().splitlines()]
+    model = load_model()
+    alone = {note["note_id"]: score([note], model)[0] for note in notes}
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda note: call(port, "POST", "/v1/check", note), notes * 8))
+    for note, (status, _, answer) in zip(notes * 8, answers):
+        assert status == 200 and answer["result"] == alone[note["note_id"]]
+
+
+@pytest.mark.slow
 def test_the_load_test_script_runs_on_a_tiny_input(server):
     port, _ = server
     result = subprocess.run(
