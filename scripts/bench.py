@@ -9,6 +9,8 @@ here by joining corpus notes to 500+ words):
 * the batch job with 1 and 2 workers, and the speed-up;
 * warm ``check`` latency for one typical note: p50 and p99;
 * the whole-process time of ``notes-nlp check`` on one note (cold start);
+* the time of one full garbage collection with the pipeline and the model
+  loaded, and with them frozen out of the collector as the service does;
 * peak RSS of ``notes-nlp score`` (full scoring) streaming a file of N
   distinct notes (each corpus note with a line of new words added, so every
   note brings strings spaCy has not seen), read when a tenth of the notes are
@@ -128,6 +130,18 @@ def peak_rss_mb(path: Path, out: Path, total: int) -> dict:
     return {"notes": total, "at_a_tenth": round((early or peak) / 1024, 1), "at_the_end": round(peak / 1024, 1)}
 
 
+def full_gc_ms() -> dict:
+    """One full collection of this process (pipeline and model loaded), then with what is
+    loaded frozen out of the collector, as each service worker does after loading."""
+    import gc
+
+    loaded = timed(gc.collect)
+    gc.freeze()
+    frozen = timed(gc.collect)
+    gc.unfreeze()
+    return {"loaded": round(loaded * 1000, 1), "frozen": round(frozen * 1000, 1)}
+
+
 def machine() -> dict:
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), platform.processor())
@@ -204,6 +218,7 @@ def main() -> None:
         note.write_text(json.dumps(typical))
         cold = timed(lambda: subprocess.run([sys.executable, "-m", "notes_nlp.cli", "check", str(note)], capture_output=True))
         figures["check_cold_s"] = round(cold, 2)
+        figures["full_gc_ms"] = full_gc_ms()
 
         stream = write_jsonl(Path(folder) / "stream.jsonl", distinct(records, args.rss_notes))
         figures["peak_rss_mb"] = peak_rss_mb(stream, Path(folder) / "stream.out.jsonl", args.rss_notes)

@@ -19,7 +19,7 @@ def test_bench_prints_one_json_line_of_figures():
         capture_output=True, text=True, check=True, timeout=600,
     )
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    assert {"tokenizer", "extraction", "scoring", "batch", "check_warm_ms", "check_cold_s", "peak_rss_mb", "machine"} <= set(figures)
+    assert {"tokenizer", "extraction", "scoring", "batch", "check_warm_ms", "check_cold_s", "full_gc_ms", "peak_rss_mb", "machine"} <= set(figures)
     assert figures["scoring"]["notes_per_s"] > 0
 
 
