@@ -40,7 +40,7 @@ def ngram_baseline(data: LabeledLines, seed: int) -> tuple[list[float], list[int
     probabilities = np.zeros(len(data))
     for train_index, test_index in grouped_folds(data.groups, CV_FOLDS):
         groups = [data.groups[i] for i in train_index]
-        pipeline = build_pipeline(cv=grouped_folds(groups, CALIBRATION_FOLDS), seed=seed, facts=False)
+        pipeline = build_pipeline(cv=grouped_folds(groups, CALIBRATION_FOLDS), seed=seed, text=True, facts=False)
         pipeline.fit([data.examples[i] for i in train_index], [data.labels[i] for i in train_index])
         probabilities[test_index] = supported_probability(pipeline, [data.examples[i] for i in test_index])
     return probabilities.tolist(), [int(p >= 0.5) for p in probabilities]

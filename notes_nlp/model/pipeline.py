@@ -1,11 +1,16 @@
 """One scikit-learn Pipeline from a line example to a calibrated probability of support.
 
-Extracted facts and findings (``DictVectorizer``) are joined with word and
-character n-grams of the note (``TfidfVectorizer``) in a ``FeatureUnion``; a
-logistic regression scores the line and ``CalibratedClassifierCV`` makes the
-score a probability an auditor can read. The n-gram parts are capped and
-down-weighted: the facts generalize to writers the model has not seen,
-n-grams of one template do not.
+Extracted facts and findings (``DictVectorizer``), optionally joined with word
+and character n-grams of the note (``TfidfVectorizer``) in a ``FeatureUnion``;
+a logistic regression scores the line and ``CalibratedClassifierCV`` makes the
+score a probability an auditor can read.
+
+The shipped model uses the facts alone. With the n-grams (capped and
+down-weighted) it scored no better on the bundled corpus (README, "The model,
+and retraining"), and the n-grams were most of the model's cost per note. The
+facts generalize to writers the model has not seen; n-grams of one template do
+not. ``notes-nlp train --text-features`` puts them back, to try on one's own
+notes.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ def select_text(examples: Sequence[dict[str, Any]]) -> list[str]:
     return [example["text"] for example in examples]
 
 
-def features(text: bool = True, facts: bool = True) -> FeatureUnion:
+def features(text: bool = False, facts: bool = True) -> FeatureUnion:
     parts = []
     if facts:
         parts.append(("facts", Pipeline([("select", FunctionTransformer(select_facts)), ("vectorize", DictVectorizer())])))
@@ -47,7 +52,7 @@ def features(text: bool = True, facts: bool = True) -> FeatureUnion:
     return FeatureUnion(parts, transformer_weights=weights)
 
 
-def build_pipeline(cv: int | Iterable = 5, seed: int = 0, text: bool = True, facts: bool = True) -> Pipeline:
+def build_pipeline(cv: int | Iterable = 5, seed: int = 0, text: bool = False, facts: bool = True) -> Pipeline:
     """The model: features → logistic regression → sigmoid calibration on held-out folds.
 
     One regression fitted on all the lines, calibrated on out-of-fold scores

@@ -21,6 +21,8 @@ from notes_nlp.model.data import LabeledLines
 from notes_nlp.model.metrics import format_metrics, metrics_by_code
 from notes_nlp.model.pipeline import build_pipeline
 
+FEATURES = "the facts the extraction found and the findings of the payer rules"
+FEATURES_WITH_TEXT = FEATURES + ", joined with down-weighted word and character n-grams of the note"
 CV_FOLDS = 5
 CALIBRATION_FOLDS = 3
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
@@ -31,11 +33,11 @@ def grouped_folds(groups: Sequence[str], folds: int) -> list[tuple[np.ndarray, n
     return list(GroupKFold(n_splits=folds).split(np.zeros(len(groups)), groups=groups))
 
 
-def fit(data: LabeledLines, seed: int, index: Sequence[int] | None = None):
+def fit(data: LabeledLines, seed: int, index: Sequence[int] | None = None, text: bool = False):
     """Fit the pipeline on some lines, calibrating on grouped folds of those lines."""
     index = list(range(len(data))) if index is None else list(index)
     groups = [data.groups[i] for i in index]
-    pipeline = build_pipeline(cv=grouped_folds(groups, CALIBRATION_FOLDS), seed=seed)
+    pipeline = build_pipeline(cv=grouped_folds(groups, CALIBRATION_FOLDS), seed=seed, text=text)
     pipeline.fit([data.examples[i] for i in index], [data.labels[i] for i in index])
     return pipeline
 
@@ -48,10 +50,10 @@ def supported_probability(pipeline, examples: Sequence[dict[str, Any]]) -> np.nd
         return pipeline.predict_proba(list(examples))[:, list(pipeline.classes_).index(1)]
 
 
-def out_of_fold(data: LabeledLines, seed: int) -> np.ndarray:
+def out_of_fold(data: LabeledLines, seed: int, text: bool = False) -> np.ndarray:
     probabilities = np.zeros(len(data))
     for train_index, test_index in grouped_folds(data.groups, CV_FOLDS):
-        pipeline = fit(data, seed, train_index)
+        pipeline = fit(data, seed, train_index, text)
         probabilities[test_index] = supported_probability(pipeline, [data.examples[i] for i in test_index])
     return probabilities
 
@@ -67,10 +69,12 @@ def choose_threshold(labels: Sequence[int], probabilities: Sequence[float], rule
     return float(-max(scores)[1])
 
 
-def train(train_data: LabeledLines, dev_data: LabeledLines | None, seed: int, training: dict[str, Any]) -> tuple[Any, dict[str, Any], str]:
+def train(
+    train_data: LabeledLines, dev_data: LabeledLines | None, seed: int, training: dict[str, Any], text_features: bool = False,
+) -> tuple[Any, dict[str, Any], str]:
     """Cross-validate, fit the final model, set the threshold; returns (pipeline, meta, report)."""
-    oof = out_of_fold(train_data, seed)
-    pipeline = fit(train_data, seed)
+    oof = out_of_fold(train_data, seed, text_features)
+    pipeline = fit(train_data, seed, text=text_features)
     if dev_data is not None and len(dev_data):
         dev_probabilities = supported_probability(pipeline, dev_data.examples)
         threshold = choose_threshold(dev_data.labels, dev_probabilities, dev_data.rule_errors)
@@ -85,6 +89,7 @@ def train(train_data: LabeledLines, dev_data: LabeledLines | None, seed: int, tr
         "name": "notes-nlp line model",
         "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "seed": seed,
+        "features": FEATURES_WITH_TEXT if text_features else FEATURES,
         "training": {**training, "lines": len(train_data), "writers": len(set(train_data.groups)), "label_balance": dict(sorted(balance.items()))},
         "thresholds": {"at_risk_below": threshold, "set_on": threshold_from},
         "metrics": {"cross_validated": cv_metrics, "dev": dev_metrics},
@@ -101,9 +106,8 @@ def model_card(meta: dict[str, Any], report: str) -> str:
     return f"""# Model card: {meta['name']}
 
 Scores whether the documentation of a note supports a billed CPT 97124 or
-97140 line: a calibrated probability that the line is supported, from the
-facts the extraction found and the findings of the payer rules, joined with
-down-weighted word and character n-grams of the note.
+97140 line: a calibrated probability that the line is supported, from
+{meta['features']}.
 
 * Created: {meta['created']} (seed {meta['seed']})
 * Training data: {training.get('source', 'labeled notes')}: {training.get('records')} notes, {training['lines']} lines, {training['writers']} writers; sha256 {training.get('sha256', '')[:16]}…

@@ -35,6 +35,22 @@ def test_train_writes_a_loadable_model_with_its_card(tmp_path):
     meta = json.loads((tmp_path / "m" / "meta.json").read_text())
     assert meta["training"]["lines"] > 100 and meta["thresholds"]["set_on"] == "out-of-fold predictions"
     assert "Model card" in (tmp_path / "m" / "card.md").read_text()
+    assert "n-grams" not in meta["features"] and step_names(tmp_path / "m") == ["facts"]
+
+
+def test_train_with_text_features_joins_the_n_grams(tmp_path):
+    result = CliRunner().invoke(app, ["train", str(labeled_file(tmp_path, "train", 150)), "-o", str(tmp_path / "m"), "--text-features"])
+    assert result.exit_code == 0, result.output
+    assert "n-grams" in json.loads((tmp_path / "m" / "meta.json").read_text())["features"]
+    assert "n-grams" in (tmp_path / "m" / "card.md").read_text()
+    assert step_names(tmp_path / "m") == ["facts", "words", "chars"]
+
+
+def step_names(model_dir: Path) -> list[str]:
+    from notes_nlp.model.persist import load_model
+
+    union = load_model(model_dir).pipeline.named_steps["features"]
+    return [name for name, _ in union.transformer_list]
 
 
 def test_a_tampered_model_stops_evaluate_with_a_clear_message(tmp_path):
