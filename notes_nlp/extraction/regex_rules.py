@@ -17,6 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from notes_nlp.extraction.extensions import CANDIDATES_KEY
+from notes_nlp.extraction.first_chars import compile_guarded
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.text_index import note_text
 
@@ -33,7 +34,7 @@ def compile_rules(records: Iterable[dict]) -> list[RegexRule]:
     for record in records:
         flags = 0 if record.get("case") else re.IGNORECASE
         try:
-            pattern = re.compile(record["regex"], flags | re.MULTILINE)
+            pattern = compile_guarded(record["regex"], flags | re.MULTILINE)
         except re.error as exc:
             raise ValueError(f"regex.jsonl: bad regex for {record['label']} ({record['id']}): {exc}") from exc
         rules.append(RegexRule(record["label"], record["id"], pattern))

@@ -16,6 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from notes_nlp.extraction.extensions import CANDIDATES_KEY
+from notes_nlp.extraction.first_chars import compile_guarded
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import section_of
 from notes_nlp.extraction.text_index import note_text, sentences
@@ -39,10 +40,10 @@ class StatementRules:
         for record in read_jsonl("statements.jsonl"):
             label, kind = record["label"], record["kind"]
             if kind == "section":
-                content = re.compile(record["content"], re.IGNORECASE)
+                content = compile_guarded(record["content"], re.IGNORECASE)
                 rules.sections.append((label, record["section"], content))
                 continue
-            pattern = re.compile(record["regex"], re.IGNORECASE)
+            pattern = compile_guarded(record["regex"], re.IGNORECASE)
             if kind == "cue":
                 rules.cues.setdefault(label, []).append((pattern, record["extent"]))
             elif kind == "block":
