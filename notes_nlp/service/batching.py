@@ -1,8 +1,8 @@
 """Micro-batching: the requests that arrive while a worker is scoring are scored together.
 
 A call of the model has a fixed cost whatever the number of notes
-(scikit-learn's dispatch and checks through the pipeline, about 4 ms), as
-large as its work on one note. Under load, the requests waiting for the
+(scikit-learn's dispatch and input checks through the pipeline, a few ms),
+many times its work on one note. Under load, the requests waiting for the
 scoring thread are taken in arrival order and scored by one
 :func:`notes_nlp.scoring.score_apart` call, which judges each request alone
 and calls the model once for them all: a request's output is what scoring it
