@@ -32,6 +32,19 @@ async def _send_json(send: Send, status: int, body: dict, headers: list[tuple[by
     await send({"type": "http.response.body", "body": payload})
 
 
+class _WatchedSend:
+    """A ``send`` that notes when the response has started: after that, an error can no
+    longer be answered with a JSON body of its own."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self.send(message)
+
+
 class BearerToken:
     """Requires ``Authorization: Bearer <token>`` on every path but the open ones (401 otherwise).
 
@@ -87,7 +100,7 @@ class BodyLimit:
             await _send_json(send, 413, {"detail": too_large(self.limit)})
             return
         received = 0
-        started = False
+        watched = _WatchedSend(send)
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -98,15 +111,10 @@ class BodyLimit:
                     raise BodyTooLarge(self.limit)
             return message
 
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, watched_send)
+            await self.app(scope, limited_receive, watched)
         except BodyTooLarge:  # read outside FastAPI's body parsing, which hands it to the handlers
-            if not started:
+            if not watched.started:
                 await _send_json(send, 413, {"detail": too_large(self.limit)})
 
 
@@ -122,18 +130,12 @@ class ShieldErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watched = _WatchedSend(send)
         try:
-            await self.app(scope, receive, watched_send)
+            await self.app(scope, receive, watched)
         except Exception as exc:  # noqa: BLE001 - the point is to catch everything
             frames = "".join(traceback.format_tb(exc.__traceback__))
             logger.error("unhandled %s in %s %s (message withheld: it may quote the note)\n%s",
                          type(exc).__name__, scope.get("method"), scope.get("path"), frames)
-            if not started:
+            if not watched.started:
                 await _send_json(send, 500, {"detail": "internal error; the service log names the exception"})
