@@ -365,7 +365,7 @@ def train(
     text_features: bool = typer.Option(
         False, "--text-features",
         help="Also join word and character n-grams of the note to the facts. On the bundled corpus they scored "
-        "no better and halved the throughput of a check; compare on your own notes with `evaluate`.",
+        "no better and were most of the model's time per note; compare on your own notes with `evaluate`.",
     ),
 ) -> None:
     """Retrain the model from labeled notes: grouped cross-validated metrics, then the final fit."""

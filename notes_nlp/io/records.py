@@ -66,8 +66,7 @@ def check_record(record: Any, max_chars: int = MAX_TEXT_CHARS) -> str | None:
 
 def chart_key(record: dict[str, Any]) -> str | None:
     """The chart a checked record belongs to, or None for a lone note. The one reading of
-    ``chart_id`` everywhere (judging, batch chunking, the service's batching): 17 and "17"
-    are one chart."""
+    ``chart_id`` everywhere (judging and batch chunking): 17 and "17" are one chart."""
     chart = record.get("chart_id")
     return None if chart is None or chart == "" else str(chart)
 
