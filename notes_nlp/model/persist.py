@@ -103,4 +103,11 @@ def load_model(folder: str | Path | None = None) -> Model:
         )
     import joblib
 
-    return Model(joblib.load(model_path), meta, folder)
+    try:
+        pipeline = joblib.load(model_path)
+    except (AttributeError, ModuleNotFoundError) as exc:  # a class or function the pickle names is gone
+        raise ModelError(
+            f"{model_path}: made with notes-nlp {meta.get('versions', {}).get('notes-nlp', '?')} from parts this "
+            f"version does not have ({exc}); retrain with `notes-nlp train`."
+        ) from exc
+    return Model(pipeline, meta, folder)

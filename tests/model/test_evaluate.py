@@ -49,8 +49,7 @@ def test_train_with_text_features_joins_the_n_grams(tmp_path):
 def step_names(model_dir: Path) -> list[str]:
     from notes_nlp.model.persist import load_model
 
-    union = load_model(model_dir).pipeline.named_steps["features"]
-    return [name for name, _ in union.transformer_list]
+    return load_model(model_dir).pipeline.named_steps["features"].part_names
 
 
 def test_a_tampered_model_stops_evaluate_with_a_clear_message(tmp_path):
