@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
@@ -22,6 +22,7 @@ from notes_nlp.labels import PERFORMED, STATUS_LABELS
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import section_of
 from notes_nlp.extraction.text_index import Sentence, sentence_of
+from notes_nlp.extraction.token_patterns import AnchoredMatcher
 
 FORWARD, BACKWARD, BIDIRECTIONAL = "forward", "backward", "bidirectional"
 PSEUDO, TERMINATE = "pseudo", "terminate"
@@ -50,20 +51,22 @@ class ContextAnnotator:
     """Set ``span._.status``, ``span._.cue`` and ``span._.section`` on every mention."""
 
     def __init__(self, nlp: Language) -> None:
-        # Phrase cues go to a PhraseMatcher (a trie: one pass whatever their number); only the
-        # few cues that need token patterns pay for spaCy's Matcher.
+        # Phrase cues go to a PhraseMatcher (a trie: one pass whatever their number); the few
+        # cues that need token patterns are tried only around their anchor words.
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.patterns = Matcher(nlp.vocab)
         self.rules: list[ContextRule] = []
+        patterns: list[list[dict]] = []
+        self.pattern_rules: list[int] = []  # the rule of each pattern
         self.section_defaults: dict[str, tuple[str, frozenset[str]]] = {}
         for record in read_jsonl("context.jsonl"):
             if "section" in record:
                 targets = frozenset(record["targets"]) if "targets" in record else STATUS_LABELS
                 self.section_defaults[record["section"]] = (record["default"], targets)
                 continue
-            self._add(nlp, record)
+            self._add(nlp, record, patterns)
+        self.patterns = AnchoredMatcher(nlp.vocab, patterns)
 
-    def _add(self, nlp: Language, record: dict) -> None:
+    def _add(self, nlp: Language, record: dict, patterns: list[list[dict]]) -> None:
         rule = ContextRule(
             category=record["category"],
             direction=record.get("direction", BIDIRECTIONAL),
@@ -72,22 +75,21 @@ class ContextAnnotator:
             targets=frozenset(record["targets"]) if "targets" in record else STATUS_LABELS,
             ends=frozenset(record["ends"]) if "ends" in record else None,
         )
-        key = str(len(self.rules))
         if "pattern" in record:
-            self.patterns.add(key, [record["pattern"]])
+            patterns.append(record["pattern"])
+            self.pattern_rules.append(len(self.rules))
         else:
-            self.phrases.add(key, [nlp.make_doc(record["cue"])])
+            self.phrases.add(str(len(self.rules)), [nlp.make_doc(record["cue"])])
         self.rules.append(rule)
 
     def cues(self, doc: Doc, sentences: list[Sentence]) -> list[Cue]:
         """Matched cues in these sentences, longest first where they overlap (so "no change"
         beats "no"). A cue only reaches targets of its own sentence, so sentences without a
         target are not searched."""
-        spans = [
-            span
-            for sent in sentences
-            for matcher in (self.phrases, self.patterns)
-            for span in matcher(doc[sent.start : sent.end], as_spans=True)
+        spans = [span for sent in sentences for span in self.phrases(doc[sent.start : sent.end], as_spans=True)]
+        spans += [
+            Span(doc, start, end, label=str(self.pattern_rules[index]))
+            for index, start, end in self.patterns(doc, [(sent.start, sent.end) for sent in sentences])
         ]
         return [
             Cue(self.rules[int(span.label_)], span.start, span.end, span.text)

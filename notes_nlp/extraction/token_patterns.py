@@ -10,20 +10,23 @@ are cached), and a pattern's own Matcher runs only on the few tokens around
 its anchor words: as far before and after as the pattern can reach (the
 whole note for a pattern with an unbounded ``*`` or ``+``). The matches are
 exactly those of one Matcher over all the patterns on the whole note. Phrase
-patterns stay in the span ruler, whose PhraseMatcher is already fast.
+patterns stay in the span ruler, whose PhraseMatcher is already fast. ConText's
+few pattern cues are matched the same way (:class:`AnchoredMatcher`), within
+the sentences that hold a target.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.matcher.levenshtein import levenshtein_compare
 from spacy.tokens import Doc, Span
+from spacy.vocab import Vocab
 
 from notes_nlp.extraction.extensions import CANDIDATES_KEY
 from notes_nlp.extraction.resources import pattern_files, read_jsonl
@@ -95,19 +98,17 @@ class _Pattern:
     anchor: Anchor | None
 
 
-class TokenPatterns:
-    """Add the token-pattern matches to ``doc.spans[CANDIDATES_KEY]``, as the span ruler
-    would: deduplicated and sorted with the phrase matches already there."""
+class AnchoredMatcher:
+    """Token patterns, each tried only around its anchor words: the matches one spaCy
+    Matcher of all the patterns would find, as (pattern index, start, end) token ranges."""
 
-    def __init__(self, nlp: Language) -> None:
-        self.vocab = nlp.vocab
-        self.labels: list[tuple[str, str]] = []
+    def __init__(self, vocab: Vocab, patterns: list[list[dict[str, Any]]]) -> None:
+        self.vocab = vocab
         self.patterns: list[_Pattern] = []
-        for record in token_patterns():
-            matcher = Matcher(nlp.vocab)
-            matcher.add(str(len(self.patterns)), [record["pattern"]])
-            self.patterns.append(_Pattern(matcher, anchor(record["pattern"])))
-            self.labels.append((record["label"], record.get("id", "")))
+        for pattern in patterns:
+            matcher = Matcher(vocab)
+            matcher.add(str(len(self.patterns)), [pattern])
+            self.patterns.append(_Pattern(matcher, anchor(pattern)))
         self.always = tuple(i for i, p in enumerate(self.patterns) if p.anchor is None)
         self._anchored_by: dict[int, tuple[int, ...]] = {}
 
@@ -122,23 +123,43 @@ class TokenPatterns:
             self._anchored_by[orth] = found
         return found
 
+    def __call__(self, doc: Doc, ranges: Iterable[tuple[int, int]] | None = None) -> list[tuple[int, int, int]]:
+        """The non-empty matches within each token range ``(start, end)`` (the whole doc by
+        default), as a Matcher run on each range alone would find them."""
+        orths = doc.to_array(ORTH).tolist()
+        found = []
+        for start, end in [(0, len(doc))] if ranges is None else ranges:
+            windows: dict[int, list[tuple[int, int]]] = {index: [(start, end)] for index in self.always}
+            for position in range(start, end):
+                for index in self._patterns_of(orths[position]):
+                    reach = self.patterns[index].anchor
+                    low = start if reach.before is None else max(start, position - reach.before)
+                    high = end if reach.after is None else min(end, position + reach.after + 1)
+                    windows.setdefault(index, []).append((low, high))
+            found += [
+                (index, match.start, match.end)
+                for index, spans in windows.items()
+                for low, high in _merged(spans)
+                for match in self.patterns[index].matcher(doc[low:high], as_spans=True)
+                if len(match)
+            ]
+        return found
+
+
+class TokenPatterns:
+    """Add the token-pattern matches to ``doc.spans[CANDIDATES_KEY]``, as the span ruler
+    would: deduplicated and sorted with the phrase matches already there."""
+
+    def __init__(self, nlp: Language) -> None:
+        records = token_patterns()
+        self.matcher = AnchoredMatcher(nlp.vocab, [record["pattern"] for record in records])
+        self.labels = [(record["label"], record.get("id", "")) for record in records]
+
     def __call__(self, doc: Doc) -> Doc:
-        windows: dict[int, list[tuple[int, int]]] = {index: [(0, len(doc))] for index in self.always}
-        for position, orth in enumerate(doc.to_array(ORTH).tolist()):
-            for index in self._patterns_of(orth):
-                reach = self.patterns[index].anchor
-                start = 0 if reach.before is None else max(0, position - reach.before)
-                end = len(doc) if reach.after is None else min(len(doc), position + reach.after + 1)
-                windows.setdefault(index, []).append((start, end))
         found = set()
-        for index, spans in windows.items():
+        for index, start, end in self.matcher(doc):
             label, ident = self.labels[index]
-            for start, end in _merged(spans):
-                found.update(
-                    Span(doc, match.start, match.end, label=label, span_id=ident)
-                    for match in self.patterns[index].matcher(doc[start:end], as_spans=True)
-                    if len(match)
-                )
+            found.add(Span(doc, start, end, label=label, span_id=ident))
         if found:
             doc.spans[CANDIDATES_KEY] = sorted(found | set(doc.spans.get(CANDIDATES_KEY, [])))
         return doc
