@@ -17,6 +17,8 @@ from spacy.attrs import IDX, LENGTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from notes_nlp.extraction.tokenizer_cache import warm
+
 _TEXT = ("notes_nlp", "text")
 _SENTENCES = ("notes_nlp", "sentences")
 
@@ -30,7 +32,8 @@ class Sentence(NamedTuple):
 
 def tokenized(nlp: Language, text: str) -> Doc:
     """The tokens of a text, with the text kept, for ``nlp.pipe``: the pipeline's hot path
-    then never rebuilds it."""
+    then never rebuilds it. The tokenizer's cache is warmed first (see tokenizer_cache)."""
+    warm(nlp, text)
     doc = nlp.make_doc(text)
     doc.user_data[_TEXT] = text
     return doc
