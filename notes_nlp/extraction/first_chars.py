@@ -3,17 +3,20 @@
 Most of our rules start ``\\b(?:word|word|...)`` under IGNORECASE. Python's
 ``re`` tries the alternatives at every word boundary of the note: it has a
 first-character shortcut, but not past a leading ``\\b`` or lookbehind, nor for
-letters under IGNORECASE. With a lookahead on the letters a match can begin
-with (``\\b(?=(?i:[dipr]))(?:...)``) most word starts fail one class test:
-these rules scan a note in about half the time. The lookahead is zero-width and
-only states what the pattern already requires, so the matches, their spans and
-their groups are the same. It is case-blind, so that it holds whatever flags
-apply to the part of the pattern it was read from.
+letters under IGNORECASE. With a lookahead on the characters a match can begin
+with, in front of the whole pattern (``(?=(?i:[dipr]))(?:\\b...)``), most
+positions fail one class test: these rules scan a note in about half the
+time. The lookahead is zero-width and only states what the pattern already
+requires, so the matches, their spans and their groups are the same. It is
+case-blind, so that it holds whatever flags apply to the part of the pattern
+it was read from.
 
-The letters are read from the parsed pattern (``re._parser``, the parser ``re``
-itself uses). A pattern whose first character is not one of a few literals
-(a class range, ``\\d``, ``.``, a back-reference) or that may match the empty
-string is compiled as written: there a guard saved nothing when measured.
+The characters are read from the parsed pattern (``re._parser``, the parser
+``re`` itself uses); a digit (``\\d``) may stand among letters ("from 4/10 to
+2/10" or "making progress"). A pattern whose first character is not one of a
+few literals (only digits, a class range, ``.``, a back-reference) or that may
+match the empty string is compiled as written: there a guard saved nothing
+when measured.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from re import _parser as parser  # type: ignore[attr-defined]
 
 _ZERO_WIDTH = (c.AT, c.ASSERT, c.ASSERT_NOT)
 _REPEATS = (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
-_HEAD = re.compile(r"(?:\(\?[aiLmsux]+\))?(?:\\b)?")  # leading global flags, then a \b
+_FLAGS = re.compile(r"(?:\(\?[aiLmsux]+\))?")  # leading global flags, which must stay first
+_DIGIT = r"\d"
 
 
 class Unknown(Exception):
@@ -37,16 +41,17 @@ def compile_guarded(pattern: str, flags: int = 0) -> re.Pattern[str]:
         chars, nullable = _first(parser.parse(pattern, flags))
     except Unknown:
         return re.compile(pattern, flags)
-    if nullable or not chars:
+    if nullable or not chars - {_DIGIT}:
         return re.compile(pattern, flags)
-    split = _HEAD.match(pattern).end()  # after a leading \b, so the guard is tried at word starts only
-    guard = "(?=(?i:[" + "".join(map(_escape, sorted(chars))) + "]))"
-    return re.compile(pattern[:split] + guard + pattern[split:], flags)
+    guard = "(?=(?i:[" + "".join(sorted(chars)) + "]))"
+    split = _FLAGS.match(pattern).end()
+    return re.compile(pattern[:split] + guard + "(?:" + pattern[split:] + ")", flags)
 
 
-def _first(items) -> tuple[set[int], bool]:
-    """The characters a match of this sequence can begin with, and whether it can be empty."""
-    chars: set[int] = set()
+def _first(items) -> tuple[set[str], bool]:
+    """The characters a match of this sequence can begin with (as they stand in a class),
+    and whether it can be empty."""
+    chars: set[str] = set()
     for op, av in items:
         if op in _ZERO_WIDTH:
             continue
@@ -57,11 +62,11 @@ def _first(items) -> tuple[set[int], bool]:
     return chars, True
 
 
-def _first_of(op, av) -> tuple[set[int], bool]:
+def _first_of(op, av) -> tuple[set[str], bool]:
     if op is c.LITERAL:
-        return {av}, False
-    if op is c.IN and all(item_op is c.LITERAL for item_op, _ in av):
-        return {code for _, code in av}, False
+        return {_escape(av)}, False
+    if op is c.IN and all(item_op is c.LITERAL or (item_op, item) == (c.CATEGORY, c.CATEGORY_DIGIT) for item_op, item in av):
+        return {_escape(item) if item_op is c.LITERAL else _DIGIT for item_op, item in av}, False
     if op is c.SUBPATTERN:
         return _first(av[-1])
     if op is c.ATOMIC_GROUP:

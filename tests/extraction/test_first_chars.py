@@ -59,13 +59,14 @@ def test_guarded_and_plain_rules_find_the_same_in_any_text(text):
         assert found(pattern, text) == found(unguarded(pattern), text), pattern.pattern
 
 
-def test_the_guard_stands_after_a_leading_word_boundary():
-    assert compile_guarded(r"\b(?:goals?|plan)\s+is", re.I).pattern == r"\b(?=(?i:[gp]))(?:goals?|plan)\s+is"
-    assert compile_guarded(r"(?<!\w)(?:x|×)\d").pattern == r"(?=(?i:[x\xd7]))(?<!\w)(?:x|×)\d"
+def test_the_guard_stands_in_front_of_the_whole_pattern():
+    assert compile_guarded(r"\b(?:goals?|plan)\s+is", re.I).pattern == r"(?=(?i:[gp]))(?:\b(?:goals?|plan)\s+is)"
+    assert compile_guarded(r"(?<!\w)(?:x|×)\d").pattern == r"(?=(?i:[\xd7x]))(?:(?<!\w)(?:x|×)\d)"
+    assert compile_guarded(r"(?i)\bno longer\b|\b\d+%").pattern == r"(?i)(?=(?i:[\dn]))(?:\bno longer\b|\b\d+%)"
 
 
 def test_no_guard_where_the_first_character_is_not_a_few_literals():
-    for pattern in (r"\b\d+ min", r"[A-Z]\d{2}", r"(?:pt)?\s*will", r".oal", r"[^a]b"):
+    for pattern in (r"\b\d+ min", r"\d+|\s", r"[A-Z]\d{2}", r"(?:pt)?\s*will", r".oal", r"[^a]b"):
         assert compile_guarded(pattern).pattern == pattern
 
 
