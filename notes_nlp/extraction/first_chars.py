@@ -17,6 +17,11 @@ The characters are read from the parsed pattern (``re._parser``, the parser
 few literals (only digits, a class range, ``.``, a back-reference) or that may
 match the empty string is compiled as written: there a guard saved nothing
 when measured.
+
+A rule whose matches all begin with a digit (most measures and times: "12
+min", "4/10", "10:05-10:30") gains nothing from a guard, since ``re`` still
+stops at every position; it is instead tried only at the note's digits
+(:func:`finditer_from`), which finds the same matches in a third of the time.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ from __future__ import annotations
 import re
 from re import _constants as c  # type: ignore[attr-defined]
 from re import _parser as parser  # type: ignore[attr-defined]
+from typing import Iterator
 
 _ZERO_WIDTH = (c.AT, c.ASSERT, c.ASSERT_NOT)
 _REPEATS = (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
 _FLAGS = re.compile(r"(?:\(\?[aiLmsux]+\))?")  # leading global flags, which must stay first
 _DIGIT = r"\d"
+DIGITS = frozenset({_DIGIT, *"0123456789"})
 
 
 class Unknown(Exception):
@@ -36,16 +43,43 @@ class Unknown(Exception):
 
 
 def compile_guarded(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    """``re.compile(pattern, flags)``, with a lookahead on the first characters when they are literals."""
-    try:
-        chars, nullable = _first(parser.parse(pattern, flags))
-    except Unknown:
-        return re.compile(pattern, flags)
-    if nullable or not chars - {_DIGIT}:
+    """``re.compile(pattern, flags)``, with a lookahead on the first characters when they are
+    a few literals, not digits alone."""
+    chars = first_chars(pattern, flags)
+    if not chars or chars <= DIGITS:
         return re.compile(pattern, flags)
     guard = "(?=(?i:[" + "".join(sorted(chars)) + "]))"
     split = _FLAGS.match(pattern).end()
     return re.compile(pattern[:split] + guard + "(?:" + pattern[split:] + ")", flags)
+
+
+def digit_led(pattern: re.Pattern[str]) -> bool:
+    """Whether every match begins with a digit: such a rule need only be tried where the note
+    has one (:func:`finditer_from`)."""
+    chars = first_chars(pattern.pattern, pattern.flags)
+    return bool(chars) and chars <= DIGITS
+
+
+def finditer_from(pattern: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` for a pattern whose matches can begin only at ``starts``
+    (ascending offsets): the same matches, tried at those offsets alone. ``match`` at an
+    offset sees the text before it (``\\b``, lookbehinds) as the scan does, and a match
+    cannot be empty, so the next one is tried from its end."""
+    end = 0
+    for start in starts:
+        if start >= end and (match := pattern.match(text, start)):
+            yield match
+            end = match.end()
+
+
+def first_chars(pattern: str, flags: int = 0) -> set[str] | None:
+    """The characters a match can begin with, as they stand in a class (a digit as
+    ``\\d``), or None when they are not a few literals or a match may be empty."""
+    try:
+        chars, nullable = _first(parser.parse(pattern, flags))
+    except Unknown:
+        return None
+    return None if nullable or not chars else chars
 
 
 def _first(items) -> tuple[set[str], bool]:
@@ -65,8 +99,8 @@ def _first(items) -> tuple[set[str], bool]:
 def _first_of(op, av) -> tuple[set[str], bool]:
     if op is c.LITERAL:
         return {_escape(av)}, False
-    if op is c.IN and all(item_op is c.LITERAL or (item_op, item) == (c.CATEGORY, c.CATEGORY_DIGIT) for item_op, item in av):
-        return {_escape(item) if item_op is c.LITERAL else _DIGIT for item_op, item in av}, False
+    if op is c.IN and all(_is_char_or_digits(item_op, item) for item_op, item in av):
+        return set().union(*(_class_chars(item_op, item) for item_op, item in av)), False
     if op is c.SUBPATTERN:
         return _first(av[-1])
     if op is c.ATOMIC_GROUP:
@@ -79,6 +113,19 @@ def _first_of(op, av) -> tuple[set[str], bool]:
         chars, nullable = _first(item)
         return chars, nullable or low == 0
     raise Unknown(op)
+
+
+def _is_char_or_digits(op, av) -> bool:
+    """A literal, ``\\d`` or a range of digits ("[0-5]"), inside a class."""
+    return op is c.LITERAL or (op, av) == (c.CATEGORY, c.CATEGORY_DIGIT) or (op is c.RANGE and ord("0") <= av[0] <= av[1] <= ord("9"))
+
+
+def _class_chars(op, av) -> set[str]:
+    if op is c.LITERAL:
+        return {_escape(av)}
+    if op is c.RANGE:
+        return {chr(code) for code in range(av[0], av[1] + 1)}
+    return {_DIGIT}
 
 
 def _escape(code: int) -> str:

@@ -17,9 +17,12 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from notes_nlp.extraction.extensions import CANDIDATES_KEY
-from notes_nlp.extraction.first_chars import compile_guarded
+from notes_nlp.extraction.first_chars import compile_guarded, digit_led, finditer_from
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.text_index import note_text
+
+
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class RegexRule:
     label: str
     id: str
     pattern: re.Pattern[str]
+    digit_led: bool  # tried only where the note has a digit (most measures and times)
 
 
 def compile_rules(records: Iterable[dict]) -> list[RegexRule]:
@@ -37,7 +41,7 @@ def compile_rules(records: Iterable[dict]) -> list[RegexRule]:
             pattern = compile_guarded(record["regex"], flags | re.MULTILINE)
         except re.error as exc:
             raise ValueError(f"regex.jsonl: bad regex for {record['label']} ({record['id']}): {exc}") from exc
-        rules.append(RegexRule(record["label"], record["id"], pattern))
+        rules.append(RegexRule(record["label"], record["id"], pattern, digit_led(pattern)))
     return rules
 
 
@@ -49,8 +53,10 @@ class RegexMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         found: list[Span] = []
+        text = note_text(doc)
+        digits = [match.start() for match in _DIGIT.finditer(text)]
         for rule in self.rules:
-            for match in rule.pattern.finditer(note_text(doc)):
+            for match in finditer_from(rule.pattern, text, digits) if rule.digit_led else rule.pattern.finditer(text):
                 group = "span" if "span" in rule.pattern.groupindex else 0
                 start, end = match.span(group)
                 span = doc.char_span(start, end, label=rule.label, kb_id=rule.id, alignment_mode="expand")

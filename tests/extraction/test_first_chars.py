@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notes_nlp.extraction.first_chars import compile_guarded
+from notes_nlp.extraction.first_chars import compile_guarded, digit_led, finditer_from
 from notes_nlp.extraction.regex_rules import compile_rules
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.statements import StatementRules
@@ -73,3 +73,34 @@ def test_no_guard_where_the_first_character_is_not_a_few_literals():
 def test_a_case_blind_part_of_a_case_sensitive_pattern_still_matches_every_case():
     pattern = compile_guarded(r"\b(?i:goal)s? met")
     assert guard_of(pattern) and [m.group() for m in pattern.finditer("GOAL met; Goals met")] == ["GOAL met", "Goals met"]
+
+
+def digit_led_rules() -> list[re.Pattern[str]]:
+    return [pattern for pattern in rule_patterns() if digit_led(pattern)]
+
+
+def from_digits(pattern: re.Pattern[str], text: str) -> list:
+    starts = [m.start() for m in re.finditer(r"\d", text)]
+    return [(m.span(), m.groups(), m.groupdict()) for m in finditer_from(pattern, text, starts)]
+
+
+def test_rules_led_by_a_digit_find_the_same_tried_at_digits_only_in_every_corpus_note():
+    patterns = digit_led_rules()
+    assert len(patterns) >= 8
+    for path in [ROOT / "corpus" / "samples" / "notes.jsonl", ROOT / "corpus" / "generated" / "notes.jsonl"]:
+        for line in path.read_text(encoding="utf-8").splitlines()[::6]:
+            note = json.loads(line)["text"]
+            for pattern in patterns:
+                assert from_digits(pattern, note) == found(pattern, note), pattern.pattern
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="0123456789٣ -./:%°'xXmin\n", max_size=60))
+def test_rules_led_by_a_digit_find_the_same_tried_at_digits_only_in_any_text(text):
+    for pattern in digit_led_rules():
+        assert from_digits(pattern, text) == found(pattern, text), pattern.pattern
+
+
+def test_what_is_led_by_a_digit():
+    assert digit_led(re.compile(r"\b\d+ min")) and digit_led(re.compile(r"(?<![\d/])[0-5]/5"))
+    assert not digit_led(re.compile(r"\bno\b")) and not digit_led(re.compile(r"\d|\bone\b")) and not digit_led(re.compile(r"\d*x"))
