@@ -21,6 +21,7 @@ from notes_nlp.extraction.text_index import note_text
 
 
 OTHER = "Other"
+_INDEX = ("notes_nlp", "sections")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
@@ -85,9 +86,28 @@ class SectionDetector:
 
 def section_of(doc: Doc, start_char: int) -> str | None:
     """The section that contains a character offset, or None before any header."""
-    sections = doc._.sections or []
-    index = bisect.bisect_right([start for start, _, _ in sections], start_char) - 1
+    starts, sections = _index(doc)
+    index = bisect.bisect_right(starts, start_char) - 1
     return sections[index][2] if index >= 0 else None
+
+
+def next_section_start(doc: Doc, offset: int) -> int:
+    """Where the first section after an offset starts (the text's end if none): a goal or
+    progress statement stops there ("-- CHARGES:")."""
+    starts, _ = _index(doc)
+    index = bisect.bisect_right(starts, offset)
+    return starts[index] if index < len(starts) else len(note_text(doc))
+
+
+def _index(doc: Doc) -> tuple[list[int], list[tuple[int, int, str]]]:
+    """The sections and their start offsets, read once per doc: components look sections up
+    dozens of times per note, and ``doc._`` is slow to read. The detector sets the sections
+    before any component reads them, and nothing changes them after."""
+    found = doc.user_data.get(_INDEX)
+    if found is None:
+        sections = doc._.sections or []
+        found = doc.user_data[_INDEX] = ([start for start, _, _ in sections], sections)
+    return found
 
 
 @Language.factory("notes_sections")

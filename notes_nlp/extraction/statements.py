@@ -18,7 +18,7 @@ from spacy.tokens import Doc, Span
 from notes_nlp.extraction.extensions import CANDIDATES_KEY
 from notes_nlp.extraction.first_chars import compile_guarded
 from notes_nlp.extraction.resources import read_jsonl
-from notes_nlp.extraction.sections import section_of
+from notes_nlp.extraction.sections import next_section_start, section_of
 from notes_nlp.extraction.text_index import note_text, sentences
 
 _CLAUSE_BREAK = re.compile(r"[,;]")
@@ -69,11 +69,6 @@ def _enclosing(bounds: list[tuple[int, int]], starts: list[int], offset: int) ->
     return bounds[index]
 
 
-def _next_section_start(doc: Doc, offset: int) -> int:
-    """Where the next section begins after an offset: a statement stops at a header ("-- CHARGES:")."""
-    return next((start for start, _, _ in doc._.sections or [] if start > offset), len(note_text(doc)))
-
-
 def _first_word(text: str, start: int, end: int) -> int:
     """Where a sentence's words begin, past a bullet ("- Goals: ...") that precedes its header."""
     while start < end - 1 and not text[start].isalnum():
@@ -114,7 +109,7 @@ class StatementFinder:
             for pattern, extent in cues:
                 for match in pattern.finditer(text):
                     sent_start, sent_end = _enclosing(bounds, starts, match.start())
-                    sent_end = min(sent_end, _next_section_start(doc, match.end()))
+                    sent_end = min(sent_end, next_section_start(doc, match.end()))
                     start, end = self._extent(text, match, extent, sent_start, sent_end)
                     if self._blocked(label, text, start, end) or not self._has_content(label, text, start, end):
                         continue
