@@ -7,12 +7,13 @@ pipeline together. Yet each pattern has a mandatory *anchor* token (a word
 list, a regex or a fuzzy word) that most notes contain rarely or never. Each
 distinct word is tested against the anchors once per process (the answers
 are cached), and a pattern's own Matcher runs only on the few tokens around
-its anchor words: as far before and after as the pattern can reach (the
-whole note for a pattern with an unbounded ``*`` or ``+``). The matches are
-exactly those of one Matcher over all the patterns on the whole note. Phrase
-patterns stay in the span ruler, whose PhraseMatcher is already fast. ConText's
-few pattern cues are matched the same way (:class:`AnchoredMatcher`), within
-the sentences that hold a target.
+its anchor words: as far before and after as the pattern can reach; past a
+``*`` or ``+``, as far as the neighbouring words could be taken by the pattern's
+tokens on that side ("goals were all met": the words "were", "all" and "met").
+The matches are exactly those of one Matcher over all the patterns on the
+whole note. Phrase patterns stay in the span ruler, whose PhraseMatcher is
+already fast. ConText's few pattern cues are matched the same way
+(:class:`AnchoredMatcher`), within the sentences that hold a target.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from notes_nlp.extraction.resources import pattern_files, read_jsonl
 
 WordTest = Callable[[str], bool]
 _MANDATORY = (None, "1", "+")  # ops under which a pattern token must be present
+_AT_MOST_ONE = (None, "1", "?", "!")  # ops under which it takes one word or none ("*", "+", "{2,4}" take more)
 _CACHE_LIMIT = 200_000  # distinct words remembered; cleared beyond, so memory stays flat
 
 
@@ -65,31 +67,61 @@ def _value_test(attr: str, value: Any) -> WordTest | None:
 
 @dataclass(frozen=True)
 class Anchor:
-    """A test that one token of every match passes, and how many tokens a match can
-    have before and after that token (None: unbounded)."""
+    """A test that one token of every match passes, and how far a match can reach before
+    and after that token: a number of tokens, or (None) past a ``*`` or ``+``. There a match
+    still ends where the neighbouring words stop passing ``before_run``/``after_run``, the
+    tests of the pattern tokens on that side (each token of a match passes the test of the
+    pattern token that took it); with no run test either, it may reach the note's ends."""
 
     test: WordTest
     before: int | None
     after: int | None
+    before_run: WordTest | None = None
+    after_run: WordTest | None = None
 
 
 def _reach(tokens: list[dict[str, Any]]) -> int | None:
-    if any(token.get("OP") in ("*", "+") for token in tokens):
+    if any(token.get("OP") not in _AT_MOST_ONE for token in tokens):
         return None
     return len(tokens)
 
 
+def _token_test(token: dict[str, Any]) -> WordTest | None:
+    return next((test for attr, value in token.items() if (test := _value_test(attr, value))), None)
+
+
+def _is_regex(token: dict[str, Any]) -> bool:
+    return any(isinstance(value, dict) and "REGEX" in value for value in token.values())
+
+
+def _run_test(tokens: list[dict[str, Any]]) -> WordTest | None:
+    """A word any of these pattern tokens could take, or None when one of them tests no text."""
+    tests = [_token_test(token) for token in tokens]
+    if not all(tests) or any(token.get("OP") == "!" for token in tokens):  # "!" takes a word that fails
+        return None
+    return lambda word: any(test(word) for test in tests)
+
+
 def anchor(pattern: list[dict[str, Any]]) -> Anchor | None:
-    """The first mandatory token whose text is constrained, or None when no token
-    qualifies (the pattern then runs on the whole of every note)."""
-    for index, token in enumerate(pattern):
-        if token.get("OP") not in _MANDATORY:
-            continue
-        for attr, value in token.items():
-            test = _value_test(attr, value)
-            if test is not None:
-                return Anchor(test, _reach(pattern[:index]), _reach(pattern[index + 1 :]))
-    return None
+    """A mandatory token whose text is constrained, or None when no token qualifies (the
+    pattern then runs on the whole of every note). A word list is preferred to a regex,
+    which mostly tests numbers ("4 Met"): fewer anchor words, fewer places to try."""
+    candidates = [
+        (_is_regex(token), index)
+        for index, token in enumerate(pattern)
+        if token.get("OP") in _MANDATORY and _token_test(token)
+    ]
+    if not candidates:
+        return None
+    _, index = min(candidates)  # a "+" anchor's repeats are anchor words too: their windows join
+    before, after = pattern[:index], pattern[index + 1 :]
+    return Anchor(
+        _token_test(pattern[index]),
+        _reach(before),
+        _reach(after),
+        None if _reach(before) is not None else _run_test(before),
+        None if _reach(after) is not None else _run_test(after),
+    )
 
 
 @dataclass
@@ -111,6 +143,7 @@ class AnchoredMatcher:
             self.patterns.append(_Pattern(matcher, anchor(pattern)))
         self.always = tuple(i for i, p in enumerate(self.patterns) if p.anchor is None)
         self._anchored_by: dict[int, tuple[int, ...]] = {}
+        self._runs: dict[tuple[int, str, int], bool] = {}
 
     def _patterns_of(self, orth: int) -> tuple[int, ...]:
         """The patterns whose anchor this word passes (cached per distinct word)."""
@@ -123,6 +156,38 @@ class AnchoredMatcher:
             self._anchored_by[orth] = found
         return found
 
+    def _passes(self, index: int, side: str, orth: int) -> bool:
+        """Whether a word could stand on that side of pattern ``index``'s anchor (cached)."""
+        key = (index, side, orth)
+        found = self._runs.get(key)
+        if found is None:
+            if len(self._runs) >= _CACHE_LIMIT:
+                self._runs.clear()
+            anchor = self.patterns[index].anchor
+            found = self._runs[key] = (anchor.before_run if side == "before" else anchor.after_run)(self.vocab.strings[orth])
+        return found
+
+    def _window(self, index: int, orths: list[int], position: int, start: int, end: int) -> tuple[int, int]:
+        """The tokens a match of pattern ``index`` anchored at ``position`` can span, within start:end."""
+        anchor = self.patterns[index].anchor
+        if anchor.before is not None:
+            low = max(start, position - anchor.before)
+        elif anchor.before_run is None:
+            low = start
+        else:
+            low = position
+            while low > start and self._passes(index, "before", orths[low - 1]):
+                low -= 1
+        if anchor.after is not None:
+            high = min(end, position + anchor.after + 1)
+        elif anchor.after_run is None:
+            high = end
+        else:
+            high = position + 1
+            while high < end and self._passes(index, "after", orths[high]):
+                high += 1
+        return low, high
+
     def __call__(self, doc: Doc, ranges: Iterable[tuple[int, int]] | None = None) -> list[tuple[int, int, int]]:
         """The non-empty matches within each token range ``(start, end)`` (the whole doc by
         default), as a Matcher run on each range alone would find them."""
@@ -132,10 +197,7 @@ class AnchoredMatcher:
             windows: dict[int, list[tuple[int, int]]] = {index: [(start, end)] for index in self.always}
             for position in range(start, end):
                 for index in self._patterns_of(orths[position]):
-                    reach = self.patterns[index].anchor
-                    low = start if reach.before is None else max(start, position - reach.before)
-                    high = end if reach.after is None else min(end, position + reach.after + 1)
-                    windows.setdefault(index, []).append((low, high))
+                    windows.setdefault(index, []).append(self._window(index, orths, position, start, end))
             found += [
                 (index, match.start, match.end)
                 for index, spans in windows.items()

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from spacy.matcher import Matcher
+from spacy.tokens import Doc
 
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.text_index import sentences, tokenized
@@ -55,3 +58,19 @@ def test_the_context_pattern_cues_match_as_one_matcher_per_sentence(nlp):
         assert set(anchored(doc, ranges)) == expected
         found += len(expected)
     assert found > 100
+
+
+REPEATING = [
+    [{"LOWER": "a"}, {"LOWER": {"IN": ["b", "c"]}, "OP": "*"}, {"LOWER": "d"}],
+    [{"LOWER": "b", "OP": "?"}, {"LOWER": "x", "OP": "+"}, {"LOWER": "y"}],
+    [{"LOWER": "p"}, {"LOWER": "q", "OP": "!"}, {"LOWER": {"IN": ["r", "b"]}, "OP": "*"}],
+    [{"LOWER": "c", "OP": "*"}, {"IS_DIGIT": True, "OP": "*"}, {"LOWER": "d"}],
+    [{"TEXT": {"REGEX": "^\\d+$"}}, {"ORTH": "M"}],
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from("a b c d x y p q r M 1 22 z".split()), max_size=25))
+def test_patterns_that_repeat_negate_or_test_no_text_match_as_one_matcher(nlp, words):
+    doc = Doc(nlp.vocab, words=words)
+    assert set(AnchoredMatcher(nlp.vocab, REPEATING)(doc)) == plain_matches(nlp, REPEATING, doc, [(0, len(doc))])
