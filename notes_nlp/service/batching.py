@@ -1,9 +1,9 @@
 """Micro-batching: the requests that arrive while a worker is scoring are scored together.
 
-A call of the model has a fixed cost whatever the number of notes
-(scikit-learn's dispatch and input checks through the pipeline, a few ms),
-many times its work on one note. Under load, the requests waiting for the
-scoring thread are taken in arrival order and scored by one
+Each scoring call has a fixed part whatever the number of notes (the model's
+call, spaCy's pipe, the output's assembly): scoring the typical note 8 to a
+call cost 4.50 ms a note against 4.95 alone. Under load, the requests waiting
+for the scoring thread are taken in arrival order and scored by one
 :func:`notes_nlp.scoring.score_apart` call, which judges each request alone
 and calls the model once for them all: a request's output is what scoring it
 alone would give. With no load a request is scored alone, at once. A batch
