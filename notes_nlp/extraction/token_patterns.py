@@ -115,12 +115,13 @@ def anchor(pattern: list[dict[str, Any]]) -> Anchor | None:
         return None
     _, index = min(candidates)  # a "+" anchor's repeats are anchor words too: their windows join
     before, after = pattern[:index], pattern[index + 1 :]
+    reach_before, reach_after = _reach(before), _reach(after)
     return Anchor(
         _token_test(pattern[index]),
-        _reach(before),
-        _reach(after),
-        None if _reach(before) is not None else _run_test(before),
-        None if _reach(after) is not None else _run_test(after),
+        reach_before,
+        reach_after,
+        _run_test(before) if reach_before is None else None,
+        _run_test(after) if reach_after is None else None,
     )
 
 
