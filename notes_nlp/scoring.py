@@ -17,7 +17,7 @@ from weakref import WeakKeyDictionary
 
 from spacy.language import Language
 
-from notes_nlp.io.records import check_record
+from notes_nlp.io.records import check_record, unpaired_surrogate
 from notes_nlp.judge import NoteJudgement, judge_records
 from notes_nlp.model.features import line_example
 from notes_nlp.model.persist import Model
@@ -106,7 +106,7 @@ def score_apart(
 ) -> list[list[dict[str, Any]]]:
     """Score several lists of note records, each as :func:`score` would alone (a chart never
     spans two lists), with one call of the model for all their lines: the service scores the
-    checks that wait together this way, paying the model's fixed cost per call once."""
+    checks that wait together this way, paying a call's fixed part once."""
     batches = [list(records) for records in batches]
     nlp = nlp or default_pipeline()
     with _memory_scope(nlp, sum(map(len, batches))):
@@ -128,8 +128,10 @@ def _judged(records: list[Any], nlp: Language, profile_for: Callable[[str], Paye
 
 
 def note_id_of(record: Any) -> str | None:
+    """The record's note_id as output, or None: also for one that is not valid Unicode, which
+    no output could encode."""
     note_id = record.get("note_id") if isinstance(record, dict) else None
-    return None if note_id is None else str(note_id)
+    return None if note_id is None or unpaired_surrogate(str(note_id)) else str(note_id)
 
 
 def _probabilities(notes: list[NoteJudgement], records: list[Any], model: Model | None) -> list[list[float | None]]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterator
 
 MAX_TEXT_CHARS = 200_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,23 @@ def parse_billed(text: str) -> list[dict[str, Any]]:
     return lines
 
 
+def unpaired_surrogate(value: Any) -> str | None:
+    """The first unpaired surrogate in a parsed record's strings (keys too), or None. A JSON
+    ``\\u`` escape can write one ("\\udaf2"), but no UTF-8 text holds it: spaCy, the spool
+    and the output writers cannot encode it."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        return found.group() if found else None
+    items = [*value, *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else []
+    return next(filter(None, map(unpaired_surrogate, items)), None)
+
+
 def check_record(record: Any, max_chars: int = MAX_TEXT_CHARS) -> str | None:
     """What is wrong with a parsed record, or None."""
     if not isinstance(record, dict):
         return f"expected a JSON object, got {type(record).__name__}"
+    if surrogate := unpaired_surrogate(record):
+        return f"not valid Unicode: an unpaired surrogate \\u{ord(surrogate):04x} (a lone \\u escape)"
     if record.get("note_id") in (None, ""):
         return "missing note_id"
     text = record.get("text")
@@ -61,6 +76,9 @@ def check_record(record: Any, max_chars: int = MAX_TEXT_CHARS) -> str | None:
     chart = record.get("chart_id")
     if chart is not None and (isinstance(chart, bool) or not isinstance(chart, (str, int))):
         return f"chart_id must be a string or a number, got {type(chart).__name__}"
+    payer = record.get("payer")
+    if payer is not None and not isinstance(payer, str):
+        return f"payer must be a string (a payer profile's name), got {type(payer).__name__}"
     return None
 
 
@@ -90,7 +108,8 @@ def read_jsonl(stream: IO[bytes], max_chars: int = MAX_TEXT_CHARS) -> Iterator[I
             yield InputRecord(line_no, None, f"line {line_no}: invalid JSON ({exc.msg} at column {exc.colno})")
             continue
         error = check_record(record, max_chars)
-        yield InputRecord(line_no, record if isinstance(record, dict) else None, f"line {line_no}: {error}" if error else None)
+        readable = isinstance(record, dict) and not unpaired_surrogate(record)  # else it cannot be spooled or echoed
+        yield InputRecord(line_no, record if readable else None, f"line {line_no}: {error}" if error else None)
 
 
 def read_csv(stream: IO[bytes], max_chars: int = MAX_TEXT_CHARS) -> Iterator[InputRecord]:
