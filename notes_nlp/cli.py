@@ -236,7 +236,7 @@ def check(
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; loopback unless told otherwise."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes, each loading the pipeline and model once."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Scoring processes, each loading the pipeline and model once, fed from one queue by the one HTTP process (default 1: scoring on a thread of the HTTP process). Use the number of cores."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped one, or $NOTES_NLP_MODEL)."),
 ) -> None:
     """The HTTP service: JSON API (/v1/score, /v1/check, /healthz, /docs) and CDS Hooks (/cds-services).

@@ -1,34 +1,30 @@
 """The HTTP service: a thin shell over :func:`notes_nlp.scoring.score`.
 
-``create_app()`` builds the FastAPI application; uvicorn calls it once per
-worker process (``notes-nlp serve --workers N`` passes it as an import string
-with ``factory=True``), and the lifespan loads the pipeline, the model and
-the payer profiles once per worker, before the first request.
+``create_app()`` builds the FastAPI application; its lifespan loads the
+pipeline, the model and the payer profiles once, before the first request.
 
-Scoring is CPU-bound spaCy and scikit-learn work. Each worker scores on one
-thread of its own, fed in arrival order by a queue (the requests waiting
-together are scored in one call: :mod:`notes_nlp.service.batching`), while the
-event loop stays free to accept connections and answer ``/healthz``: under the GIL threads
-would not score faster together, spaCy does not promise that one pipeline may
-serve two threads, and measured under 20 concurrent clients, FastAPI's
-threadpool with a lock around the scoring served 17 checks/s against about 30
-for the one scoring thread (the lock's hand-offs wait on the GIL). Parallelism
-comes from worker processes. A large /v1/score batch holds up the checks queued
-behind it in its worker: big batches belong to ``notes-nlp score``.
+Scoring is CPU-bound spaCy and scikit-learn work, done off the event loop,
+which stays free to accept connections and answer ``/healthz``. Requests wait
+in one queue, in arrival order, and those waiting together are scored in one
+call (:mod:`notes_nlp.service.batching`). With one worker they are scored on
+a thread of this process: under the GIL threads would not score faster
+together, spaCy does not promise that one pipeline may serve two threads,
+and measured under 20 concurrent clients, FastAPI's threadpool with a lock
+around the scoring served 17 checks/s against about 30 for the one scoring
+thread (the lock's hand-offs wait on the GIL). With ``--workers N``, N
+scoring processes take from that queue (:mod:`notes_nlp.service.scorers`).
+A large /v1/score batch holds up a scorer for its length: big batches belong
+to ``notes-nlp score``.
 
-Configuration comes from the environment, so that every worker sees the same:
+Configuration comes from the environment (:mod:`notes_nlp.service.settings`):
 ``NOTES_NLP_TOKEN`` (bearer token, optional), ``NOTES_NLP_MAX_BODY_BYTES``
 (request size limit) and ``NOTES_NLP_MODEL`` (model directory).
 """
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import os
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,81 +33,19 @@ from starlette.exceptions import HTTPException
 
 import notes_nlp
 from notes_nlp import signing
-from notes_nlp.model.persist import MODEL_ENV
 from notes_nlp.service import cds_hooks, errors, schemas
-from notes_nlp.service.batching import Batcher
 from notes_nlp.service.errors import RequestProblem
 from notes_nlp.service.guards import OPEN_PATHS, BearerToken, BodyLimit, ShieldErrors
-
-TOKEN_ENV = "NOTES_NLP_TOKEN"
-MAX_BODY_ENV = "NOTES_NLP_MAX_BODY_BYTES"
-DEFAULT_MAX_BODY = 1 << 20  # 1 MiB: a 200,000-character note base64-encoded in a hook call fits
-
-
-@dataclass(frozen=True)
-class Settings:
-    token: str | None = None
-    max_body_bytes: int = DEFAULT_MAX_BODY
-    model: str | None = None  # a model directory ($NOTES_NLP_MODEL); None for the shipped one
-    rules_only: bool = False
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
-        """Settings from the environment; a bad value stops start-up with the variable named."""
-        raw = env.get(MAX_BODY_ENV, "").strip()
-        try:
-            max_body = int(raw) if raw else DEFAULT_MAX_BODY
-        except ValueError:
-            raise ValueError(f"{MAX_BODY_ENV} must be a whole number of bytes, got {raw!r}") from None
-        if max_body < 1:
-            raise ValueError(f"{MAX_BODY_ENV} must be at least 1, got {max_body}")
-        return cls(token=env.get(TOKEN_ENV) or None, max_body_bytes=max_body, model=env.get(MODEL_ENV) or None)
-
-
-@dataclass
-class Scorer:
-    """This worker's pipeline and model, and the one thread that scores with them (see batching)."""
-
-    model: Any
-    nlp: Any
-    batcher: Batcher = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.batcher = Batcher(lambda batches: self.score_apart(batches))
-
-    @classmethod
-    def load(cls, settings: Settings) -> "Scorer":
-        from notes_nlp import batch
-        from notes_nlp.scoring import default_pipeline
-
-        model, _ = batch.loaded(batch.Options(settings.model, settings.rules_only))
-        scorer = cls(model, default_pipeline())
-        scorer.score_apart([[{"note_id": "warm-up", "text": "MFR to R upper trapezius 10 min.", "billed": [{"code": "97140"}]}]])
-        # The pipeline, the model and the vocabularies are about 150,000 long-lived objects that a
-        # full garbage collection walks in about 100 ms, stalling every request in flight: frozen,
-        # collections see only what requests allocate.
-        gc.collect()
-        gc.freeze()
-        return scorer
-
-    def score_apart(self, batches: list[list[Any]]) -> list[list[dict[str, Any]]]:
-        """:func:`notes_nlp.scoring.score_apart` with this worker's pipeline and model (on the calling thread)."""
-        from notes_nlp.scoring import score_apart
-
-        return score_apart(batches, self.model, self.nlp)
-
-    async def score_queued(self, records: list[Any]) -> list[dict[str, Any]]:
-        """Score records on the scoring thread, with the requests waiting beside them, without
-        blocking the event loop."""
-        return await asyncio.wrap_future(self.batcher.submit(records))
-
-    def close(self) -> None:
-        self.batcher.close()
-
+from notes_nlp.service.scorers import Scorer
+from notes_nlp.service.settings import MAX_BODY_ENV, Settings
 
 VALIDATION = {
     400: {"model": schemas.ValidationProblem, "description": "the body cannot be read (not UTF-8)"},
     422: {"model": schemas.ValidationProblem, "description": "a field is missing or wrong; `field` names it"},
+}
+SCORING = {
+    500: {"model": schemas.Problem, "description": "scoring failed (with scoring processes, the exception's type is named)"},
+    503: {"model": schemas.Problem, "description": "a scoring process stopped or could not start; retry after `Retry-After` seconds"},
 }
 TOO_LARGE = {413: {"model": schemas.Problem, "description": f"request body over the size limit ({MAX_BODY_ENV})"}}
 
@@ -137,9 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(RequestProblem, errors.request_problem)
     app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_exception_handler(errors.ScoringFailed, errors.scoring_failed)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # the last added runs first:
     if settings.token:
         app.add_middleware(BearerToken, token=settings.token)  # a caller without the token is not read
@@ -163,13 +99,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "payer_profiles": [{"name": p.name, "version": p.version} for p in map(load_profile, bundled_profiles())],
         }
 
-    @app.post("/v1/score", response_model=schemas.ScoreResponse, responses={**VALIDATION, **TOO_LARGE}, tags=["notes"])
+    @app.post("/v1/score", response_model=schemas.ScoreResponse, responses={**VALIDATION, **TOO_LARGE, **SCORING}, tags=["notes"])
     async def score(body: schemas.ScoreRequest, request: Request) -> JSONResponse:
         """Score note records (SPEC section 4), as `notes-nlp score` does: one output record per input
         record, in order; a bad record gets an `error` and the rest are scored."""
         return JSONResponse({"records": await request.app.state.scorer.score_queued(body.records)})
 
-    @app.post("/v1/check", response_model=schemas.CheckResponse, responses={**VALIDATION, **TOO_LARGE}, tags=["notes"])
+    @app.post("/v1/check", response_model=schemas.CheckResponse, responses={**VALIDATION, **TOO_LARGE, **SCORING}, tags=["notes"])
     async def check(note: schemas.CheckRequest, request: Request) -> JSONResponse:
         """The check at signing for one note: the message `notes-nlp check` prints, and the scored record."""
         [result] = await request.app.state.scorer.score_queued([note.model_dump(exclude_unset=True)])
@@ -192,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             404: {"model": schemas.Problem, "description": "no CDS service of that id"},
             412: {"model": schemas.ValidationProblem, "description": "the note or the claim was neither in context nor prefetched"},
             **TOO_LARGE,
+            **SCORING,
         },
     )
     async def call_service(service_id: str, call: schemas.CdsRequest, request: Request) -> JSONResponse:

@@ -13,9 +13,10 @@ stops growing at ``max_records`` notes; a larger request is scored alone.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 ScoreApart = Callable[[list[list[Any]]], list[list[dict[str, Any]]]]
 MAX_RECORDS = 32
@@ -33,15 +34,20 @@ def next_batch(waiting: deque[tuple[list[Any], Future]], max_records: int = MAX_
 
 
 class Batcher:
-    """One scoring thread that scores the waiting requests in batches, in arrival order."""
+    """Scoring threads, one per runner, that take the waiting requests in batches from one
+    queue, in arrival order: a runner that is free takes the next batch, so no request
+    waits behind a busy runner while another is idle."""
 
-    def __init__(self, score_apart: ScoreApart, max_records: int = MAX_RECORDS) -> None:
-        self.score_apart = score_apart
+    def __init__(self, runners: Sequence[ScoreApart], max_records: int = MAX_RECORDS) -> None:
         self.max_records = max_records
         self._waiting: deque[tuple[list[Any], Future]] = deque()
         self._ready = threading.Condition()
         self._closed = False
-        threading.Thread(target=self._run, name="notes-nlp-score", daemon=True).start()
+        self._runners = len(runners)
+        self._threads = [threading.Thread(target=self._run, args=(runner,), name=f"notes-nlp-score-{number}", daemon=True)
+                         for number, runner in enumerate(runners)]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, records: list[Any]) -> Future:
         """Queue records for scoring; the future holds their output records, in order."""
@@ -54,30 +60,44 @@ class Batcher:
         return future
 
     def close(self) -> None:
-        """Stop the thread; requests still waiting are cancelled."""
+        """Stop the threads; requests still waiting are cancelled."""
         with self._ready:
             self._closed = True
             for _, future in self._waiting:
                 future.cancel()
             self._waiting.clear()
-            self._ready.notify()
+            self._ready.notify_all()
 
-    def _run(self) -> None:
+    def join(self, timeout: float) -> None:
+        """After :meth:`close`, wait (at most ``timeout`` seconds in all) for the batches being scored."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _run(self, score_apart: ScoreApart) -> None:
         while True:
             with self._ready:
                 self._ready.wait_for(lambda: self._waiting or self._closed)
                 if self._closed:
                     return
-                batch = [(records, future) for records, future in next_batch(self._waiting, self.max_records)
+                batch = [(records, future) for records, future in next_batch(self._waiting, self._share())
                          if future.set_running_or_notify_cancel()]
-            self._score(batch)
+            _score(score_apart, batch)
 
-    def _score(self, batch: list[tuple[list[Any], Future]]) -> None:
-        try:
-            results = self.score_apart([records for records, _ in batch])
-        except Exception as exc:  # noqa: BLE001 - every caller in the batch gets the error; the thread goes on
-            for _, future in batch:
-                future.set_exception(exc)
-            return
-        for (_, future), scored in zip(batch, results):
-            future.set_result(scored)
+
+    def _share(self) -> int:
+        """At most ``max_records`` notes, and no more than this runner's share of the waiting
+        notes: one runner taking them all would leave the others idle while they wait."""
+        waiting = sum(len(records) for records, _ in self._waiting)
+        return min(self.max_records, -(-waiting // self._runners))
+
+
+def _score(score_apart: ScoreApart, batch: list[tuple[list[Any], Future]]) -> None:
+    try:
+        results = score_apart([records for records, _ in batch])
+    except Exception as exc:  # noqa: BLE001 - every caller in the batch gets the error; the thread goes on
+        for _, future in batch:
+            future.set_exception(exc)
+        return
+    for (_, future), scored in zip(batch, results):
+        future.set_result(scored)

@@ -8,6 +8,7 @@ own checks of FHIR resources raise :class:`RequestProblem` with the same shape.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterable, Sequence
 
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+logger = logging.getLogger("notes_nlp.service")
 Loc = Sequence[str | int]
 _SOURCES = ("body", "query", "path", "header", "cookie")
 _FHIR_NAMES = {"resource_type": "resourceType"}
@@ -33,6 +35,18 @@ class RequestProblem(Exception):
         error = cls(status, problems[0]["loc"], problems[0]["msg"], problems[0]["type"])
         error.problems = problems
         return error
+
+
+class ScoringFailed(RuntimeError):
+    """A scoring process failed a batch. Its message is safe to answer and log: it names the
+    failure by type only, never by an exception's message, which could quote the note.
+
+    ``status`` 503 when the process stopped (it is being started again: retry), 500 when
+    scoring raised."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def field_path(loc: Loc) -> str:
@@ -66,6 +80,12 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 async def request_problem(request: Request, exc: RequestProblem) -> JSONResponse:
     return JSONResponse({"detail": exc.problems}, status_code=exc.status)
+
+
+async def scoring_failed(request: Request, exc: ScoringFailed) -> JSONResponse:
+    logger.error("%s %s: %s", request.method, request.url.path, exc)
+    headers = {"Retry-After": "5"} if exc.status == 503 else None
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=headers)
 
 
 async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

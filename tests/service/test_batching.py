@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from concurrent.futures import CancelledError
 
@@ -30,7 +31,7 @@ class GatedScorer:
 
 def test_requests_that_wait_together_are_scored_in_one_call_each_with_its_own_output():
     scorer = GatedScorer()
-    batcher = Batcher(scorer, max_records=4)
+    batcher = Batcher([scorer], max_records=4)
     first = batcher.submit(["a"])
     assert scorer.started.wait(10)
     waiting = [batcher.submit(["b", "c"]), batcher.submit(["d"]), batcher.submit(["e", "f"]), batcher.submit(["g"])]
@@ -49,7 +50,7 @@ def test_a_request_larger_than_the_limit_is_scored_alone():
 
 def test_a_failed_call_fails_its_requests_and_the_next_ones_are_scored():
     scorer = GatedScorer(fail_on="bad")
-    batcher = Batcher(scorer)
+    batcher = Batcher([scorer])
     blocked = batcher.submit(["a"])
     assert scorer.started.wait(10)
     failing = [batcher.submit(["bad"]), batcher.submit(["b"])]
@@ -64,7 +65,7 @@ def test_a_failed_call_fails_its_requests_and_the_next_ones_are_scored():
 
 def test_closing_cancels_the_waiting_requests_and_refuses_new_ones():
     scorer = GatedScorer()
-    batcher = Batcher(scorer)
+    batcher = Batcher([scorer])
     running = batcher.submit(["a"])
     assert scorer.started.wait(10)
     waiting = batcher.submit(["b"])
@@ -75,3 +76,21 @@ def test_closing_cancels_the_waiting_requests_and_refuses_new_ones():
         waiting.result(10)
     with pytest.raises(RuntimeError, match="shut down"):
         batcher.submit(["c"])
+
+
+def test_runners_share_one_queue_and_a_free_runner_takes_its_share_of_the_waiting():
+    """Two runners: while both are busy, 6 notes wait; the first to be free takes 3 of them
+    (its share), not all 6, so the other takes the rest when it is free instead of idling."""
+    first, second = GatedScorer(), GatedScorer()
+    batcher = Batcher([first, second], max_records=32)
+    running = [batcher.submit(["a"]), batcher.submit(["b"])]
+    assert first.started.wait(10) and second.started.wait(10)
+    waiting = [batcher.submit([letter]) for letter in "cdefgh"]
+    first.release.set()
+    deadline = time.monotonic() + 10
+    while len(first.batches) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert first.batches[1] == [["c"], ["d"], ["e"]]
+    second.release.set()
+    assert [future.result(10) for future in running + waiting] == [[f"scored {letter}"] for letter in "abcdefgh"]
+    batcher.close()

@@ -6,6 +6,8 @@ import logging
 
 import pytest
 
+from notes_nlp.service.scorers import Pipeline
+
 MARKER = "Qwxyz-private-words"
 NOTE = {"note_id": "n1", "text": f"{MARKER}: MFR to R upper trapezius 12 min.", "billed": [{"code": "97140"}]}
 
@@ -52,10 +54,10 @@ def test_a_streamed_body_over_the_limit_is_a_413(guarded, fhir):
 
 
 def test_an_unexpected_error_is_a_500_that_neither_answers_nor_logs_the_note(client, monkeypatch, caplog):
-    def broken(batches):
+    def broken(pipeline, batches):
         raise ValueError(f"could not read {batches[0][0]['text']}")
 
-    monkeypatch.setattr(client.app.state.scorer, "score_apart", broken)
+    monkeypatch.setattr(Pipeline, "__call__", broken)
     with caplog.at_level(logging.DEBUG):
         response = client.post("/v1/check", json=NOTE)
     assert response.status_code == 500 and MARKER not in response.text

@@ -5,11 +5,14 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from typer.testing import CliRunner
@@ -37,13 +40,14 @@ def call(port: int, method: str, path: str, body: dict | None = None, token: str
     return response.status, dict(response.getheaders()), json.loads(response.read() or b"null")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextmanager
+def running_server(log_path: Path, workers: int = 2) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`notes-nlp serve --workers N` on a free port, once healthy; stopped as Ctrl-C or a
+    service manager stops it (SIGTERM) at the end."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "notes_nlp.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "notes_nlp.cli", "serve", "--port", str(port), "--workers", str(workers)],
             cwd=ROOT, env={**os.environ, "NOTES_NLP_TOKEN": TOKEN}, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
@@ -56,10 +60,46 @@ def server(tmp_path_factory):
                     break
             except OSError:
                 time.sleep(0.2)
-        yield port, log_path
+        yield process, port
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def scoring_processes(pid: int) -> list[int]:
+    """The scoring processes that ``pid`` started (Linux /proc): its children that
+    multiprocessing spawned, other than its resource tracker."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rpartition(")")[2].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def wait_dead(pid: int, timeout: float = 10) -> None:
+    """Until ``pid`` is a zombie with no thread left: its parent may then reap it. (The leader
+    of a killed process shows as a zombie while its other threads, numpy's, still exit.)"""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+            if state == "Z" and len(os.listdir(f"/proc/{pid}/task")) <= 1:
+                return
+        except OSError:
+            return
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    with running_server(log_path) as (_, port):
+        yield port, log_path
 
 
 @pytest.mark.slow
@@ -114,6 +154,25 @@ def test_the_load_test_script_runs_on_a_tiny_input(server):
     assert {"requests_per_s", "machine", "endpoint"} <= set(figures)
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_the_scoring_processes_serve_and_stop_with_the_server(tmp_path):
+    """--workers 2: two scoring processes answer checks; one killed is started again; SIGTERM
+    stops the server and its scoring processes, none left running."""
+    with running_server(tmp_path / "serve.log", workers=2) as (process, port):
+        scorers = scoring_processes(process.pid)
+        assert len(scorers) == 2, scorers
+        os.kill(scorers[0], signal.SIGKILL)
+        wait_dead(scorers[0])
+        answers = [call(port, "POST", "/v1/check", NOTE)[0] for _ in range(6)]
+        assert set(answers) == {200}, "a dead scorer idle between checks is started again before its next batch"
+        scorers = scoring_processes(process.pid)
+        assert len(scorers) == 2
+    assert "Application shutdown complete" in (tmp_path / "serve.log").read_text()  # uvicorn exits by the signal it got (-15)
+    time.sleep(0.5)
+    assert not [pid for pid in scorers if Path(f"/proc/{pid}").exists()], "scoring processes outlived the server"
+
+
 def test_the_load_test_script_only_targets_loopback():
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "load_test.py"), "--url", "http://192.0.2.1:8000", "--requests", "1"],
@@ -127,7 +186,7 @@ def test_is_loopback():
     assert not any(map(is_loopback, ["0.0.0.0", "192.0.2.1", "example.org", "::"]))
 
 
-def test_serve_runs_the_factory_in_uvicorn_and_warns_off_loopback(monkeypatch):
+def test_serve_runs_the_app_in_uvicorn_and_warns_off_loopback(monkeypatch):
     import uvicorn
 
     calls = []
@@ -136,9 +195,9 @@ def test_serve_runs_the_factory_in_uvicorn_and_warns_off_loopback(monkeypatch):
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert "reachable from the network" in result.output and "NOTES_NLP_TOKEN" in result.output
-    [(args, kwargs)] = calls
-    assert args == ("notes_nlp.service.app:create_app",)
-    assert kwargs["factory"] is True and kwargs["workers"] == 2 and kwargs["host"] == "0.0.0.0" and kwargs["port"] == 8123
+    [([app], kwargs)] = calls
+    assert app.state.settings.workers == 2, "--workers sets the scoring processes, not uvicorn's workers"
+    assert "workers" not in kwargs and kwargs["host"] == "0.0.0.0" and kwargs["port"] == 8123
     calls.clear()
     assert CliRunner().invoke(cli, ["serve"]).exit_code == 0 and calls[0][1]["host"] == "127.0.0.1"
 
@@ -147,7 +206,7 @@ def test_serve_stops_on_a_bad_model_or_setting(monkeypatch, tmp_path):
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: pytest.fail("the server was started"))
-    monkeypatch.setenv("NOTES_NLP_MODEL", "")  # serve() sets it; monkeypatch puts it back
+    monkeypatch.setenv("NOTES_NLP_MODEL", "")
     result = CliRunner().invoke(cli, ["serve", "--model", str(tmp_path)])
     assert result.exit_code == 2 and "not a model directory" in result.output
     monkeypatch.setenv("NOTES_NLP_MAX_BODY_BYTES", "a lot")
