@@ -79,7 +79,8 @@ class Pipeline:
 def _child(connection: Connection, settings: Settings) -> None:
     """A scoring process: load, say so, then score each batch received until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
-    os.nice(NICENESS)
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(NICENESS)
     try:
         pipeline = Pipeline.load(settings)
     except Exception as exc:  # noqa: BLE001 - a model or profile error, sent whole: it holds no note

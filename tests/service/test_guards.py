@@ -73,3 +73,15 @@ def test_no_request_writes_the_note_to_the_log(client, fhir, caplog):
         client.post("/cds-services/note-check", json=fhir.note_sign(fhir.document(text)))
         client.post("/cds-services/note-check", json=fhir.note_sign(fhir.document(text, content_type="text/html")))
     assert MARKER not in caplog.text
+
+
+def test_a_scoring_process_that_stopped_is_a_503_to_retry(client, monkeypatch):
+    from notes_nlp.service.errors import ScoringFailed
+
+    def stopped(pipeline, batches):
+        raise ScoringFailed("a scoring process stopped while scoring this request (exit code -9); it is being started again: retry", status=503)
+
+    monkeypatch.setattr(Pipeline, "__call__", stopped)
+    response = client.post("/v1/check", json=NOTE)
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert "stopped while scoring" in response.json()["detail"] and MARKER not in response.text
