@@ -1,13 +1,16 @@
-"""Micro-batching: the requests that arrive while a worker is scoring are scored together.
+"""Micro-batching: the requests that arrive while the runners are scoring are scored together.
 
 Each scoring call has a fixed part whatever the number of notes (the model's
 call, spaCy's pipe, the output's assembly): scoring the typical note 8 to a
-call cost 4.50 ms a note against 4.95 alone. Under load, the requests waiting
-for the scoring thread are taken in arrival order and scored by one
-:func:`notes_nlp.scoring.score_apart` call, which judges each request alone
-and calls the model once for them all: a request's output is what scoring it
-alone would give. With no load a request is scored alone, at once. A batch
-stops growing at ``max_records`` notes; a larger request is scored alone.
+call cost 4.50 ms a note against 4.95 alone. Requests wait in one queue; a
+runner (this process's pipeline, or a scoring process: see
+:mod:`notes_nlp.service.scorers`) that is free takes those waiting, in
+arrival order, and scores them with one :func:`notes_nlp.scoring.score_apart`
+call, which judges each request alone and calls the model once for them all:
+a request's output is what scoring it alone would give. With no load a
+request is scored alone, at once. A batch stops growing at ``max_records``
+notes, or at the runner's share of the waiting notes; a larger request is
+scored alone.
 """
 
 from __future__ import annotations
@@ -83,7 +86,6 @@ class Batcher:
                 batch = [(records, future) for records, future in next_batch(self._waiting, self._share())
                          if future.set_running_or_notify_cancel()]
             _score(score_apart, batch)
-
 
     def _share(self) -> int:
         """At most ``max_records`` notes, and no more than this runner's share of the waiting
