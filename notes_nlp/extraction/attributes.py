@@ -20,7 +20,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from notes_nlp.extraction.extensions import CANDIDATES_KEY, SPANS_KEY, attributes
+from notes_nlp.extraction.extensions import SPANS_KEY, attributes, take_candidates
 from notes_nlp.extraction.statements import StatementRules
 from notes_nlp.extraction.text_index import note_text, sentence_of
 
@@ -37,6 +37,8 @@ COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
     "MEASURE": "number",
 }
 VETO = "NOT_TECHNIQUE"
+INTENT_LABELS = ("INTENT_RELAXATION", "INTENT_FUNCTIONAL")
+_PURPOSE_LABELS = ("DIAGNOSIS", *ANCHOR_LABELS)  # dropped inside a statement of intent
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})\s*(am|pm)?\s*(?:-|–|to|until)\s*(\d{1,2}):(\d{2})\s*(am|pm)?", re.I)
 _NUMBER = re.compile(r"\d+")
@@ -81,33 +83,35 @@ def parse_billing(text: str) -> dict[str, Any]:
     return {"code": code.group() if code else None, "modifiers": [m.upper() for m in _MODIFIER.findall(rest)], "units": count}
 
 
-def _contains(outer: Span, inner: Span) -> bool:
-    return outer.start_char <= inner.start_char and inner.end_char <= outer.end_char and outer is not inner
-
-
 def resolve(candidates: Iterable[Span]) -> list[Span]:
-    """Vetoes first, then the longest match among competing labels, then the longest per label."""
-    spans = list(candidates)
-    vetoes = [s for s in spans if s.label_ == VETO]
-    diagnoses = [s for s in spans if s.label_ == "DIAGNOSIS"]
-    intents = [s for s in spans if s.label_ in ("INTENT_RELAXATION", "INTENT_FUNCTIONAL")]
-    kept: list[Span] = []
-    for span in spans:
-        if span.label_ == VETO:
+    """Vetoes first, then the longest match among competing labels, then the longest per label.
+
+    Each span's offsets and label are read once: spaCy looks a label up in the string
+    store on every read, and this runs on every candidate of every note."""
+    entries = [(span.start_char, span.end_char, span.label_, span) for span in candidates]
+    vetoes = [(start, end) for start, end, label, _ in entries if label == VETO]
+    diagnoses = [(start, end) for start, end, label, _ in entries if label == "DIAGNOSIS"]
+    intents = [(start, end) for start, end, label, _ in entries if label in INTENT_LABELS]
+    groups: dict[str, list[Span]] = {}
+    for start, end, label, span in entries:
+        if label == VETO:
             continue
-        if span.label_ in ("DIAGNOSIS", *ANCHOR_LABELS) and any(_contains(i, span) for i in intents):
+        if label in _PURPOSE_LABELS and any(i_start <= start and end <= i_end for i_start, i_end in intents):
             continue  # "to decrease muscle spasm", "prep for mobilization" state a purpose
-        if span.label_ in ANCHOR_LABELS and (
-            any(v.start_char < span.end_char and span.start_char < v.end_char for v in vetoes)
-            or any(_contains(d, span) and d.end_char - d.start_char > span.end_char - span.start_char for d in diagnoses)
+        if label in ANCHOR_LABELS and (
+            any(v_start < end and start < v_end for v_start, v_end in vetoes)
+            or any(d_start <= start and end <= d_end and d_end - d_start > end - start for d_start, d_end in diagnoses)
         ):
             continue
-        kept.append(span)
-    groups: dict[str, list[Span]] = {}
-    for span in kept:
-        groups.setdefault(COMPETING.get(span.label_, span.label_), []).append(span)
-    resolved = [span for group in groups.values() for span in filter_spans(group)]
-    return sorted(resolved, key=lambda s: (s.start_char, -s.end_char, s.label_))
+        groups.setdefault(COMPETING.get(label, label), []).append(span)
+    kept = {id(span) for group in groups.values() for span in filter_spans(group)}
+    return [entry[-1] for entry in sorted((e for e in entries if id(e[-1]) in kept), key=_position)]
+
+
+def _position(entry: tuple[int, int, str, Span]) -> tuple[int, int, str]:
+    """Mentions in reading order: by start, the longer first, then by label."""
+    start, end, label, _ = entry
+    return start, -end, label
 
 
 class AttributeParser:
@@ -126,9 +130,9 @@ class AttributeParser:
 
     def __call__(self, doc: Doc) -> Doc:
         text = note_text(doc)
-        spans = resolve(doc.spans.get(CANDIDATES_KEY, []))
+        spans = resolve(take_candidates(doc))
         anchor_ends = {span.end for span in spans if span.label_ in ANCHOR_LABELS}
-        spans = resolve(self._relabel(span, anchor_ends) for span in spans)
+        spans = resolve(self._relabel(span, anchor_ends) for span in spans)  # a TIME relabelled MEASURE competes anew
         by_sentence: dict[int, list[Span]] = {}
         for span in spans:
             by_sentence.setdefault(sentence_of(doc, span.start).start, []).append(span)
@@ -152,7 +156,6 @@ class AttributeParser:
                 value["of"] = _performed_work(span, by_sentence, sentence_starts)
             attributes(span)["value"] = value
         doc.spans[SPANS_KEY] = spans
-        del doc.spans[CANDIDATES_KEY]
         return doc
 
     def _relabel(self, span: Span, anchor_ends: set[int]) -> Span:

@@ -102,7 +102,7 @@ class ContextAnnotator:
         return rule.sections is None or section_of(doc, start_char) in rule.sections
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = doc.spans.get(SPANS_KEY, [])
+        spans = list(doc.spans.get(SPANS_KEY, []))  # a SpanGroup makes its Spans anew on every pass
         targets = sorted({sentence_of(doc, span.start) for span in spans if span.label_ in STATUS_LABELS})
         cues = self.cues(doc, targets)
         terminators = [cue for cue in cues if cue.rule.category == TERMINATE]

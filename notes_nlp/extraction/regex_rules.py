@@ -16,7 +16,7 @@ from typing import Iterable
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from notes_nlp.extraction.extensions import CANDIDATES_KEY
+from notes_nlp.extraction.extensions import candidates
 from notes_nlp.extraction.first_chars import compile_guarded, digit_led, finditer_from
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.text_index import note_text
@@ -46,7 +46,7 @@ def compile_rules(records: Iterable[dict]) -> list[RegexRule]:
 
 
 class RegexMatcher:
-    """Add a candidate span to ``doc.spans[CANDIDATES_KEY]`` for every regex match."""
+    """Add a candidate span (:func:`~notes_nlp.extraction.extensions.candidates`) for every regex match."""
 
     def __init__(self) -> None:
         self.rules = compile_rules(read_jsonl("regex.jsonl"))
@@ -62,8 +62,7 @@ class RegexMatcher:
                 span = doc.char_span(start, end, label=rule.label, kb_id=rule.id, alignment_mode="expand")
                 if span is not None and len(span):
                     found.append(span)
-        group = doc.spans.get(CANDIDATES_KEY)
-        doc.spans[CANDIDATES_KEY] = list(group or []) + found
+        candidates(doc).extend(found)
         return doc
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from notes_nlp.extraction.extensions import CANDIDATES_KEY
+from notes_nlp.extraction.extensions import candidates
 from notes_nlp.extraction.first_chars import compile_guarded
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import next_section_start, section_of
@@ -88,7 +88,7 @@ def _trimmed_span(doc: Doc, start: int, end: int, label: str) -> Span | None:
 
 
 class StatementFinder:
-    """Add GOAL and PROGRESS candidates to ``doc.spans[CANDIDATES_KEY]``."""
+    """Add GOAL and PROGRESS candidates (:func:`~notes_nlp.extraction.extensions.candidates`)."""
 
     def __init__(self) -> None:
         self.rules = StatementRules.load()
@@ -114,8 +114,7 @@ class StatementFinder:
                     if self._blocked(label, text, start, end) or not self._has_content(label, text, start, end):
                         continue
                     found.append(_trimmed_span(doc, start, end, label))
-        group = doc.spans.get(CANDIDATES_KEY)
-        doc.spans[CANDIDATES_KEY] = list(group or []) + [span for span in found if span is not None]
+        candidates(doc).extend(span for span in found if span is not None)
         return doc
 
     def _blocked(self, label: str, text: str, start: int, end: int) -> bool:

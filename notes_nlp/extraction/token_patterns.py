@@ -29,7 +29,7 @@ from spacy.matcher.levenshtein import levenshtein_compare
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from notes_nlp.extraction.extensions import CANDIDATES_KEY
+from notes_nlp.extraction.extensions import candidates
 from notes_nlp.extraction.resources import pattern_files, read_jsonl
 
 WordTest = Callable[[str], bool]
@@ -210,7 +210,7 @@ class AnchoredMatcher:
 
 
 class TokenPatterns:
-    """Add the token-pattern matches to ``doc.spans[CANDIDATES_KEY]``, as the span ruler
+    """Add the token-pattern matches to the candidates, as the span ruler
     would: deduplicated and sorted with the phrase matches already there."""
 
     def __init__(self, nlp: Language) -> None:
@@ -224,7 +224,8 @@ class TokenPatterns:
             label, ident = self.labels[index]
             found.add(Span(doc, start, end, label=label, span_id=ident))
         if found:
-            doc.spans[CANDIDATES_KEY] = sorted(found | set(doc.spans.get(CANDIDATES_KEY, [])))
+            spans = candidates(doc)
+            spans[:] = sorted(found.union(spans))
         return doc
 
 
