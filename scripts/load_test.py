@@ -3,8 +3,10 @@
 N clients (threads, each with its own keep-alive connection) send POST
 /v1/check with one typical note until the requests are all sent or the time
 is up; the line reports p50/p90/p99/max latency in ms, errors, requests/s and
-the machine. With no --url it starts `notes-nlp serve` on a free loopback port
-(with --workers) and stops it at the end. It only ever talks to loopback
+the machine, with its speed at the time (``scoring_alone_ms``, the median time
+to score the same note alone, in a process of its own, just before the load).
+With no --url it starts `notes-nlp serve` on a free loopback port (with
+--workers) and stops it at the end. It only ever talks to loopback
 addresses, and is bounded in requests and in time.
 
     python scripts/load_test.py                          # 20 clients, 2,000 requests, 1 worker
@@ -23,6 +25,7 @@ import argparse
 import http.client
 import itertools
 import json
+import multiprocessing
 import os
 import platform
 import socket
@@ -31,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,6 +47,33 @@ SAMPLES = ROOT / "corpus" / "samples" / "notes.jsonl"
 def typical_note() -> dict:
     """The first sample note: a PT evaluation billing 97140 with minutes, 578 characters."""
     return json.loads(SAMPLES.read_text(encoding="utf-8").splitlines()[0])
+
+
+def scoring_alone_ms(note: dict, seconds: float = 1.0) -> float:
+    """The median milliseconds to score the note alone, before the load: how
+    fast the machine is at the time of the run. Its host's other work moves that by as much as
+    2x within minutes, and the latencies with it, so each figure comes with the speed it was
+    measured at."""
+    from notes_nlp.model.persist import load_model
+    from notes_nlp.scoring import score
+
+    model = load_model()
+    for _ in range(20):  # load the pipeline, fill the tokenizer's cache
+        score([note], model)
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        score([note], model)
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times) * 1000, 2)
+
+
+def calibrate(note: dict) -> float:
+    """:func:`scoring_alone_ms` in a process of its own, which exits after: a pipeline loaded
+    here would stay in the load generator's heap, where garbage collections walk it."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(scoring_alone_ms, note).result()
 
 
 def free_port() -> int:
@@ -123,10 +154,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=40, help="requests sent first and not counted")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="stop sending after this long")
+    parser.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                        help="skip timing the note scored alone here before the load (scoring_alone_ms)")
     args = parser.parse_args()
     if args.requests < 1 or args.clients < 1 or args.max_seconds <= 0:
         parser.error("--requests, --clients and --max-seconds must be positive")
 
+    note = typical_note()
+    alone_ms = calibrate(note) if args.calibrate else None  # before any server loads
     server = None
     if args.url:
         parts = urlsplit(args.url)
@@ -138,7 +173,6 @@ def main() -> None:
         server = start_server(port, args.workers)
     try:
         wait_healthy(host, port, timeout=120)
-        note = typical_note()
         body = json.dumps(note).encode("utf-8")
         headers = {"Content-Type": "application/json"}
         if os.environ.get("NOTES_NLP_TOKEN"):
@@ -152,7 +186,7 @@ def main() -> None:
             server.wait(timeout=30)
     figures.update({
         "endpoint": "POST /v1/check", "note_chars": len(note["text"]),
-        "server": args.url or f"notes-nlp serve --workers {args.workers}",
+        "server": args.url or f"notes-nlp serve --workers {args.workers}", "scoring_alone_ms": alone_ms,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     })
     print(json.dumps(figures))
