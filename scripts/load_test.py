@@ -50,10 +50,9 @@ def typical_note() -> dict:
 
 
 def scoring_alone_ms(note: dict, seconds: float = 1.0) -> float:
-    """The median milliseconds to score the note alone, before the load: how
-    fast the machine is at the time of the run. Its host's other work moves that by as much as
-    2x within minutes, and the latencies with it, so each figure comes with the speed it was
-    measured at."""
+    """The median milliseconds to score the note alone, before the load: how fast the machine
+    is at the time of the run. Its host's other work moves that by as much as 2x within
+    minutes, and the latencies with it, so each figure comes with the speed it was measured at."""
     from notes_nlp.model.persist import load_model
     from notes_nlp.scoring import score
 
@@ -160,9 +159,6 @@ def main() -> None:
     if args.requests < 1 or args.clients < 1 or args.max_seconds <= 0:
         parser.error("--requests, --clients and --max-seconds must be positive")
 
-    note = typical_note()
-    alone_ms = calibrate(note) if args.calibrate else None  # before any server loads
-    server = None
     if args.url:
         parts = urlsplit(args.url)
         host, port = parts.hostname or "", parts.port or 80
@@ -170,7 +166,10 @@ def main() -> None:
             parser.error(f"--url must be http:// on a loopback address (127.0.0.0/8, ::1, localhost), got {args.url}")
     else:
         host, port = "127.0.0.1", free_port()
-        server = start_server(port, args.workers)
+
+    note = typical_note()
+    alone_ms = calibrate(note) if args.calibrate else None  # before a server started here loads
+    server = None if args.url else start_server(port, args.workers)
     try:
         wait_healthy(host, port, timeout=120)
         body = json.dumps(note).encode("utf-8")
