@@ -104,7 +104,7 @@ def resolve(candidates: Iterable[Span]) -> list[Span]:
         ):
             continue
         groups.setdefault(COMPETING.get(label, label), []).append(span)
-    kept = {id(span) for group in groups.values() for span in filter_spans(group)}
+    kept = {id(span) for group in groups.values() for span in (filter_spans(group) if len(group) > 1 else group)}
     return [entry[-1] for entry in sorted((e for e in entries if id(e[-1]) in kept), key=_position)]
 
 

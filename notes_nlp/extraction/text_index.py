@@ -10,7 +10,6 @@ sentence component has run: no component of ours retokenizes.
 
 from __future__ import annotations
 
-import bisect
 from typing import NamedTuple
 
 from spacy.attrs import IDX, LENGTH, SENT_START
@@ -21,6 +20,7 @@ from notes_nlp.extraction.tokenizer_cache import warm
 
 _TEXT = ("notes_nlp", "text")
 _SENTENCES = ("notes_nlp", "sentences")
+_SENTENCE_OF = ("notes_nlp", "sentence_of")
 
 
 class Sentence(NamedTuple):
@@ -56,9 +56,12 @@ def sentences(doc: Doc) -> list[Sentence]:
 
 
 def sentence_of(doc: Doc, token: int) -> Sentence:
-    """The sentence that contains a token index."""
-    found = sentences(doc)
-    return found[bisect.bisect_right(found, (token, len(doc) + 1)) - 1]
+    """The sentence that contains a token index: looked up in a list with every token's
+    sentence, made once per doc, since components ask about nearly every mention."""
+    of_token = doc.user_data.get(_SENTENCE_OF)
+    if of_token is None:
+        of_token = doc.user_data[_SENTENCE_OF] = [sent for sent in sentences(doc) for _ in range(sent.start, sent.end)]
+    return of_token[token]
 
 
 def _sentences(doc: Doc) -> list[Sentence]:
