@@ -132,7 +132,7 @@ class AttributeParser:
         text = note_text(doc)
         spans = resolve(take_candidates(doc))
         anchor_ends = {span.end for span in spans if span.label_ in ANCHOR_LABELS}
-        spans = resolve(self._relabel(span, anchor_ends) for span in spans)  # a TIME relabelled MEASURE competes anew
+        spans = resolve(self._relabel(span, anchor_ends) for span in spans)  # again, for the order: a TIME relabelled MEASURE sorts by its new label
         by_sentence: dict[int, list[Span]] = {}
         for span in spans:
             by_sentence.setdefault(sentence_of(doc, span.start).start, []).append(span)
