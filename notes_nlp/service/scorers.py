@@ -51,6 +51,14 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def loaded_model(settings: Settings) -> Any:
+    """The model the settings name (None with ``rules_only``), loaded once per process."""
+    from notes_nlp import batch
+
+    model, _ = batch.loaded(batch.Options(settings.model, settings.rules_only))
+    return model
+
+
 @dataclass
 class Pipeline:
     """This process's pipeline and model; scores on the calling thread."""
@@ -60,11 +68,9 @@ class Pipeline:
 
     @classmethod
     def load(cls, settings: Settings) -> "Pipeline":
-        from notes_nlp import batch
         from notes_nlp.scoring import default_pipeline
 
-        model, _ = batch.loaded(batch.Options(settings.model, settings.rules_only))
-        pipeline = cls(model, default_pipeline())
+        pipeline = cls(loaded_model(settings), default_pipeline())
         pipeline([[WARM_UP]])
         freeze_heap()
         return pipeline
@@ -177,8 +183,6 @@ class Scorer:
         if settings.workers == 1:
             pipeline = Pipeline.load(settings)
             return cls(pipeline.model, [pipeline])
-        from notes_nlp import batch
-
         processes = [ScoringProcess(settings) for _ in range(settings.workers)]
         try:
             for process in processes:
@@ -189,7 +193,7 @@ class Scorer:
             for process in processes:
                 process.close()
             raise
-        model, _ = batch.loaded(batch.Options(settings.model, settings.rules_only))
+        model = loaded_model(settings)
         freeze_heap()
         return cls(model, processes)
 
