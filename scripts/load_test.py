@@ -28,6 +28,7 @@ import json
 import multiprocessing
 import os
 import platform
+import queue
 import socket
 import statistics
 import subprocess
@@ -42,6 +43,7 @@ from notes_nlp.service.server import is_loopback
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "corpus" / "samples" / "notes.jsonl"
+CALIBRATION_TIMEOUT = 300.0  # seconds for each scoring process to load and time the note
 
 
 def typical_note() -> dict:
@@ -58,7 +60,7 @@ def scoring_ms(note: dict, start: Any, results: Any, seconds: float = 1.0) -> No
     model = load_model()
     for _ in range(20):  # load the pipeline, fill the tokenizer's cache
         score([note], model)
-    start.wait()
+    start.wait(CALIBRATION_TIMEOUT)  # a sibling that died breaks the barrier: this one stops too
     times: list[float] = []
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
@@ -77,10 +79,19 @@ def machine_speed(note: dict) -> float:
     context = multiprocessing.get_context("spawn")
     cores = os.cpu_count() or 1
     start, results = context.Barrier(cores), context.Queue()
-    processes = [context.Process(target=scoring_ms, args=(note, start, results)) for _ in range(cores)]
+    processes = [context.Process(target=scoring_ms, args=(note, start, results), daemon=True) for _ in range(cores)]
     for process in processes:
         process.start()
-    medians = [results.get(timeout=300) for _ in processes]
+    medians: list[float] = []
+    deadline = time.monotonic() + CALIBRATION_TIMEOUT
+    while len(medians) < cores:
+        try:
+            medians.append(results.get(timeout=1))
+        except queue.Empty:
+            failed = [process.exitcode for process in processes if process.exitcode not in (None, 0)]
+            if failed or time.monotonic() > deadline:
+                why = f"a scoring process exited with code {failed[0]}" if failed else f"not done in {CALIBRATION_TIMEOUT:.0f} s"
+                raise SystemExit(f"load_test: the calibration failed: {why} (--no-calibrate skips it)") from None
     for process in processes:
         process.join()
     return round(max(medians), 2)
