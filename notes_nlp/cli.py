@@ -336,6 +336,34 @@ def corpus_eval_rules(
     typer.echo(report(evaluate(notes_nlp.load(), records), mistakes))
 
 
+@corpus_app.command("blind")
+def corpus_blind(
+    folder: Path = typer.Argument(Path("corpus/blind"), help="The blind corpus folder (notes/, precision/, splits.json)."),
+    model: Optional[Path] = typer.Option(None, help="Model directory for the score's ROC AUC (default: the shipped model)."),
+    mistakes: Optional[str] = typer.Option("dev", help="List the lines of this split whose findings differ from the gold reasons; 'none' for no list. Never tune on test."),
+) -> None:
+    """The blind loop's figures: per writer dev and test accuracy and their gap, ROC AUC, reasons found,
+    technique F1, writer/reader agreement, and invented techniques on the precision set."""
+    import notes_nlp
+    from notes_nlp.corpus.blind import load_blind, load_precision, report
+    from notes_nlp.extraction.records import entity_records
+    from notes_nlp.model.persist import ModelError, load_model
+    from notes_nlp.scoring import score
+
+    notes = load_blind(folder)
+    if not notes:
+        fail(f"no blind notes in {folder / 'notes'}")
+    try:
+        loaded = load_model(model)
+    except ModelError as exc:
+        fail(str(exc))
+    nlp = notes_nlp.load()
+    scored = score([n.record for n in notes], loaded, nlp)
+    precision = load_precision(folder)
+    entities = [entity_records(doc) for doc in nlp.pipe(r["text"] for r in precision)]
+    typer.echo(report(notes, scored, precision, entities, None if mistakes == "none" else mistakes))
+
+
 def _labeled_records(source: Path, split: Optional[str]) -> list[dict]:
     """Labeled notes from a corpus folder (one split) or a JSONL/CSV file (all of it)."""
     from notes_nlp.io.records import read_records
