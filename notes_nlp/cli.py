@@ -360,7 +360,7 @@ def corpus_blind(
     nlp = notes_nlp.load()
     scored = score([n.record for n in notes], loaded, nlp)
     precision = load_precision(folder)
-    entities = [entity_records(doc) for doc in nlp.pipe(r["text"] for r in precision)]
+    entities = [entity_records(doc) for doc in nlp.pipe(n.record["text"] for n in precision)]
     typer.echo(report(notes, scored, precision, entities, None if mistakes == "none" else mistakes))
 
 

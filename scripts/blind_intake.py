@@ -11,6 +11,8 @@
 4. ``split OUT --splits corpus/blind/splits.json [--test-only]``: put each new
    chart (or lone note) in dev or test, by a hash of its key (half and half),
    or all in test for a confirmation round; keys already placed never move.
+5. ``precision WRITER_NOTES OUT``: a precision writer's notes (other specialties)
+   as corpus records, their real techniques (rarely any) as gold entities.
 """
 
 from __future__ import annotations
@@ -96,6 +98,14 @@ def settle(out: Path, settled_path: Path) -> None:
     write_jsonl(out, records)
 
 
+def precision_record(note: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "note_id": note["note_id"], "text": note["text"], "source": "blind-precision", "writer": note["note_id"].split("-")[0],
+        "specialty": note.get("specialty"), "style": note.get("format"), "false_friends": note.get("false_friends", []),
+        "gold_entities": note.get("techniques", []),
+    }
+
+
 def place(key: str) -> str:
     return "test" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 else "dev"
 
@@ -127,11 +137,16 @@ def main() -> None:
     p.add_argument("out", type=Path)
     p.add_argument("--splits", type=Path, default=Path("corpus/blind/splits.json"))
     p.add_argument("--test-only", action="store_true")
+    p = steps.add_parser("precision")
+    p.add_argument("notes", type=Path)
+    p.add_argument("out", type=Path)
     args = parser.parse_args()
     if args.step == "reader-input":
         write_jsonl(args.out, [reader_input(n) for n in read_jsonl(args.notes)])
     elif args.step == "merge":
         merge(args.notes, args.readings, args.out, args.disagreements)
+    elif args.step == "precision":
+        write_jsonl(args.out, [precision_record(n) for n in read_jsonl(args.notes)])
     elif args.step == "settle":
         settle(args.out, args.settled)
     else:

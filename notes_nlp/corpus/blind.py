@@ -60,8 +60,15 @@ def load_blind(folder: str | Path) -> list[BlindNote]:
     ]
 
 
-def load_precision(folder: str | Path) -> list[dict[str, Any]]:
-    return [record for path in sorted((Path(folder) / "precision").glob("*.jsonl")) for record in read_jsonl(path)]
+def load_precision(folder: str | Path) -> list[BlindNote]:
+    """The notes of other specialties, each in the split of its note_id."""
+    folder = Path(folder)
+    splits = load_splits(folder)
+    return [
+        BlindNote(record, splits.get(record["note_id"]))
+        for path in sorted((folder / "precision").glob("*.jsonl"))
+        for record in read_jsonl(path)
+    ]
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,12 @@ def invented_techniques(record: dict[str, Any], entities: Iterable[dict[str, Any
     ]
 
 
+def _in_context(text: str, mention: dict[str, Any], width: int = 40) -> str:
+    before = text[max(0, mention["start"] - width) : mention["start"]]
+    after = text[mention["end"] : mention["end"] + width]
+    return " ".join(f"{before}[{mention['text']}]{after}".split())
+
+
 def _pct(value: float | None) -> str:
     return "  -  " if value is None else f"{value:.3f}"
 
@@ -192,7 +205,7 @@ def writer_table(results: Sequence[LineResult]) -> list[str]:
 def report(
     notes: Sequence[BlindNote],
     scored: Sequence[dict[str, Any]],
-    precision: Sequence[dict[str, Any]] = (),
+    precision: Sequence[BlindNote] = (),
     precision_entities: Sequence[Sequence[dict[str, Any]]] = (),
     mistakes_of: str | None = "dev",
 ) -> str:
@@ -220,13 +233,13 @@ def report(
                   f"reason sets on {total.reasons}/{total.lines}; disagreements settled for the writer "
                   f"{total.settled_for['writer']}, for the reader {total.settled_for['reader']}"]
     if precision:
-        invented = [(record, found) for record, entities in zip(precision, precision_entities) if (found := invented_techniques(record, entities))]
-        share = len(invented) / len(precision)
-        lines += ["", f"Precision set: {len(precision)} notes of other specialties; an invented performed technique in "
-                  f"{len(invented)} ({share:.1%})"]
-        words = Counter(e["text"].lower() for _, found in invented for e in found)
-        if words:
-            lines.append("  invented: " + ", ".join(f"{w} {n}" for w, n in words.most_common(20)))
+        lines += ["", "Precision set (notes of other specialties): notes with an invented performed technique"]
+        for split in BLIND_SPLITS:
+            mine = [(n, e) for n, e in zip(precision, precision_entities) if n.split == split]
+            invented = [(n, found) for n, entities in mine if (found := invented_techniques(n.record, entities))]
+            lines.append(f"  {split}: {len(invented)} of {len(mine)} ({len(invented) / max(len(mine), 1):.1%})")
+            if split == mistakes_of:
+                lines += [f"    {n.record['note_id']}: " + "; ".join(_in_context(n.record["text"], e) for e in found) for n, found in invented]
     if mistakes_of:
         wrong = [r for r in results if r.split == mistakes_of and (not r.correct or r.reasons != r.gold_reasons)]
         lines += ["", f"{mistakes_of} lines whose error findings differ from the gold reasons ({len(wrong)}):"]
