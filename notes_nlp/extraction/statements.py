@@ -3,7 +3,11 @@
 A goal ("pt will walk 1 mile without pain in 4 wks") or a progress report
 ("ROM improved from 40° to 55°") is a clause. It is found from a cue and
 extended to the end of its clause or sentence; every sentence of a *Goals*
-section that reads like a goal is one too. Rules: ``resources/statements.jsonl``.
+section that reads like a goal is one too, and so is every line of a list
+that a goal lead-in introduces ("In 6 weeks the patient will:"). Plans of care
+write a goal list's time frame once, in its lead-in ("STG (3 wks):"), and it
+holds for every goal listed under it (:func:`lead_in`). Rules:
+``resources/statements.jsonl``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from notes_nlp.extraction.text_index import note_text, sentences
 _CLAUSE_BREAK = re.compile(r"[,;]")
 _LEADING_HEADER = re.compile(r"(?:[A-Z][A-Za-z/ ]{0,24}|[A-Z]):[ \t]+")
 _TRIM = " \t\n\r-•*:.;,)_"
+# How far above a goal its list's lead-in may stand, and how long a line of a list may be.
+_LIST_MARKER = re.compile(r"[ \t]*(?:[-*•·◦▪>]|\(?\d{1,2}[.)]|\(?[a-zA-Z][.)]|#\d{1,2}[.:)]?)[ \t]+")
+_LIST_LINES = 15
+_LIST_LINE_CHARS = 160
 
 
 @dataclass
@@ -31,6 +39,7 @@ class StatementRules:
     cues: dict[str, list[tuple[re.Pattern[str], str]]] = field(default_factory=dict)
     blocks: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     sections: list[tuple[str, str, re.Pattern[str]]] = field(default_factory=list)
+    lead_ins: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     timeframe: re.Pattern[str] | None = None
     amount: re.Pattern[str] | None = None
 
@@ -48,15 +57,39 @@ class StatementRules:
                 rules.cues.setdefault(label, []).append((pattern, record["extent"]))
             elif kind == "block":
                 rules.blocks.setdefault(label, []).append(pattern)
+            elif kind == "lead-in":
+                rules.lead_ins.setdefault(label, []).append(pattern)
             elif kind in ("timeframe", "amount"):
                 setattr(rules, kind, pattern)
             else:
                 raise ValueError(f"statements.jsonl: unknown kind {kind!r} for {label}")
         return rules
 
-    def is_measurable(self, text: str) -> bool:
-        """A goal is measurable when it states an amount and a time frame (SPEC section 3)."""
-        return bool(self.amount and self.amount.search(text) and self.timeframe and self.timeframe.search(text))
+    def is_measurable(self, text: str, lead: str = "") -> bool:
+        """A goal is measurable when it states an amount and a time frame (SPEC section 3); the
+        time frame may stand in the lead-in of its list."""
+        return bool(self.amount and self.amount.search(text) and self.timeframe and self.timeframe.search(f"{lead} {text}"))
+
+    def is_lead_in(self, label: str, line: str) -> bool:
+        return any(pattern.search(line) for pattern in self.lead_ins.get(label, []))
+
+    def lead_in(self, label: str, text: str, offset: int) -> str:
+        """The lead-in of the list a statement at ``offset`` stands in, or "": the nearest line
+        above it that ends with a colon and introduces statements of this label ("STG (3 wks):",
+        "Goals to be met by discharge (8 visits):"), reached over the list's other lines only
+        (no blank line, no paragraph of prose between)."""
+        end = text.rfind("\n", 0, offset)
+        for _ in range(_LIST_LINES):
+            if end < 0:
+                return ""
+            start = text.rfind("\n", 0, end) + 1
+            line = text[start:end].strip()
+            if not line or len(line) > _LIST_LINE_CHARS:
+                return ""
+            if line.endswith(":"):
+                return line if self.is_lead_in(label, line) else ""
+            end = start - 1
+        return ""
 
 
 def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
@@ -105,6 +138,7 @@ class StatementFinder:
                 start = self._skip_labels(label, text, start, end)
                 if not self._blocked(label, text, start, end):
                     found.append(_trimmed_span(doc, start, end, label))
+        found += self._listed(doc, text)
         for label, cues in self.rules.cues.items():
             for pattern, extent in cues:
                 for match in pattern.finditer(text):
@@ -116,6 +150,28 @@ class StatementFinder:
                     found.append(_trimmed_span(doc, start, end, label))
         candidates(doc).extend(span for span in found if span is not None)
         return doc
+
+    def _listed(self, doc: Doc, text: str) -> list[Span | None]:
+        """Every line of a list under a lead-in ("In 6 weeks the patient will:" then "- walk
+        1 mile", "- stand 1 hr at work"), up to a blank line or the next line ending in a colon."""
+        found: list[Span | None] = []
+        for label, patterns in self.rules.lead_ins.items():
+            for pattern in patterns:
+                for match in pattern.finditer(text):
+                    line_end = text.find("\n", match.end())
+                    start = line_end + 1 if line_end >= 0 else len(text)
+                    while start < len(text):
+                        end = text.find("\n", start)
+                        end = len(text) if end < 0 else end
+                        line = text[start:end].strip()
+                        if not line or line.endswith(":"):
+                            break
+                        marker = _LIST_MARKER.match(text, start, end)
+                        first = self._skip_labels(label, text, marker.end() if marker else start, end)
+                        if not self._blocked(label, text, first, end) and self._has_content(label, text, first, end):
+                            found.append(_trimmed_span(doc, first, end, label))
+                        start = end + 1
+        return found
 
     def _blocked(self, label: str, text: str, start: int, end: int) -> bool:
         """A block rule (e.g. "no progress", "RTC 2 wks") vetoes the statement; ``^`` anchors at its start."""
