@@ -35,6 +35,7 @@ class ContextRule:
     direction: str = BIDIRECTIONAL
     max_scope: int = 5
     sections: frozenset[str] | None = None
+    not_sections: frozenset[str] = frozenset()
     targets: frozenset[str] = STATUS_LABELS
     ends: frozenset[str] | None = None  # terminate cues: the categories whose scopes they end
 
@@ -72,6 +73,7 @@ class ContextAnnotator:
             direction=record.get("direction", BIDIRECTIONAL),
             max_scope=record.get("max_scope", 5),
             sections=frozenset(record["sections"]) if "sections" in record else None,
+            not_sections=frozenset(record.get("not_sections", ())),
             targets=frozenset(record["targets"]) if "targets" in record else STATUS_LABELS,
             ends=frozenset(record["ends"]) if "ends" in record else None,
         )
@@ -99,7 +101,8 @@ class ContextAnnotator:
 
     @staticmethod
     def _applies_in_section(rule: ContextRule, doc: Doc, start_char: int) -> bool:
-        return rule.sections is None or section_of(doc, start_char) in rule.sections
+        section = section_of(doc, start_char)
+        return (rule.sections is None or section in rule.sections) and section not in rule.not_sections
 
     def __call__(self, doc: Doc) -> Doc:
         spans = list(doc.spans.get(SPANS_KEY, []))  # a SpanGroup makes its Spans anew on every pass
