@@ -4,7 +4,8 @@
 in every note, so they are matched on the text and snapped to token
 boundaries. Rules live in ``resources/regex.jsonl``; a rule's optional named
 group ``span`` marks the part of the match that becomes the span (the rest is
-context, such as the comma before a credential).
+context, such as the comma before a credential), and ``{number}`` stands for a
+number in words (``numbers.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from notes_nlp.extraction.extensions import candidates
+from notes_nlp.extraction.numbers import expand
 from notes_nlp.extraction.first_chars import compile_guarded, digit_led, finditer_from
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.text_index import note_text
@@ -38,7 +40,7 @@ def compile_rules(records: Iterable[dict]) -> list[RegexRule]:
     for record in records:
         flags = 0 if record.get("case") else re.IGNORECASE
         try:
-            pattern = compile_guarded(record["regex"], flags | re.MULTILINE)
+            pattern = compile_guarded(expand(record["regex"]), flags | re.MULTILINE)
         except re.error as exc:
             raise ValueError(f"regex.jsonl: bad regex for {record['label']} ({record['id']}): {exc}") from exc
         rules.append(RegexRule(record["label"], record["id"], pattern, digit_led(pattern)))
