@@ -21,13 +21,19 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from notes_nlp.extraction.extensions import SPANS_KEY, attributes, take_candidates
+from notes_nlp.extraction.senses import SenseRules
 from notes_nlp.extraction.statements import StatementRules
-from notes_nlp.extraction.text_index import note_text, sentence_of
+from notes_nlp.extraction.numbers import first_number
+from notes_nlp.extraction.sections import section_of, section_start
+from notes_nlp.extraction.text_index import Sentence, note_text, sentence_of
 
 TECHNIQUE_LABELS = ("MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT")
 # What a minutes phrase can belong to, and what vetoes can remove.
 ANCHOR_LABELS = (*TECHNIQUE_LABELS, "SERVICE")
-TIME_ANCHOR_LABELS = (*ANCHOR_LABELS, "BILLING")
+# Work that is neither family ("compression bandaging 25 min", "dry needling 12 min") keeps
+# its own minutes, though it is no mention.
+OTHER_WORK = "NOT_TECHNIQUE"
+TIME_ANCHOR_LABELS = (*ANCHOR_LABELS, "BILLING", OTHER_WORK)
 _TOTAL_WORDS = frozenset({"total", "tot", "totaling", "totalling", "totals"})
 # Labels that compete for the same characters: one mention per place.
 COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
@@ -36,16 +42,19 @@ COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
     "TIME": "number",
     "MEASURE": "number",
 }
-VETO = "NOT_TECHNIQUE"
 INTENT_LABELS = ("INTENT_RELAXATION", "INTENT_FUNCTIONAL")
+# A veto label removes the mentions of these labels that it overlaps ("trigger point injection",
+# "contract-relax").
+VETOES = {"NOT_TECHNIQUE": ANCHOR_LABELS, "NOT_PURPOSE": INTENT_LABELS}
 _PURPOSE_LABELS = ("DIAGNOSIS", *ANCHOR_LABELS)  # dropped inside a statement of intent
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})\s*(am|pm)?\s*(?:-|–|to|until)\s*(\d{1,2}):(\d{2})\s*(am|pm)?", re.I)
-_NUMBER = re.compile(r"\d+")
 _CODE = re.compile(r"(G0\d{3}|\d{5})")
 _MODIFIER = re.compile(r"-\s?([0-9A-Z]{2})\b")
 _UNCHECKED_BEFORE = re.compile(r"\[\s?\][ \t]*$")
 _CHECKBOX = re.compile(r"\[\s?[xX✓✔]?\s?\]")
+_ALONE_WORDS = 2
+_ITEM_LABEL = re.compile(r"[ \t>*•\-]*[A-Za-z][\w /&'().+-]{0,30}:")
 _UNITS = re.compile(r"(?:[x×]\s?(\d{1,2})|\(\s?(\d{1,2})|\s(\d{1,2})\s?units?)", re.I)
 
 
@@ -68,10 +77,7 @@ def clock_minutes(text: str) -> int | None:
 
 def parse_minutes(text: str) -> int | None:
     minutes = clock_minutes(text)
-    if minutes is not None:
-        return minutes
-    number = _NUMBER.search(text)
-    return int(number.group()) if number else None
+    return minutes if minutes is not None else first_number(text)
 
 
 def parse_billing(text: str) -> dict[str, Any]:
@@ -89,19 +95,16 @@ def resolve(candidates: Iterable[Span]) -> list[Span]:
     Each span's offsets and label are read once: spaCy looks a label up in the string
     store on every read, and this runs on every candidate of every note."""
     entries = [(span.start_char, span.end_char, span.label_, span) for span in candidates]
-    vetoes = [(start, end) for start, end, label, _ in entries if label == VETO]
+    vetoes = [(start, end, VETOES[label]) for start, end, label, _ in entries if label in VETOES]
     diagnoses = [(start, end) for start, end, label, _ in entries if label == "DIAGNOSIS"]
     intents = [(start, end) for start, end, label, _ in entries if label in INTENT_LABELS]
     groups: dict[str, list[Span]] = {}
     for start, end, label, span in entries:
-        if label == VETO:
+        if label in VETOES or any(v_start < end and start < v_end and label in vetoed for v_start, v_end, vetoed in vetoes):
             continue
         if label in _PURPOSE_LABELS and any(i_start <= start and end <= i_end for i_start, i_end in intents):
             continue  # "to decrease muscle spasm", "prep for mobilization" state a purpose
-        if label in ANCHOR_LABELS and (
-            any(v_start < end and start < v_end for v_start, v_end in vetoes)
-            or any(d_start <= start and end <= d_end and d_end - d_start > end - start for d_start, d_end in diagnoses)
-        ):
+        if label in ANCHOR_LABELS and any(d_start <= start and end <= d_end and d_end - d_start > end - start for d_start, d_end in diagnoses):
             continue
         groups.setdefault(COMPETING.get(label, label), []).append(span)
     kept = {id(span) for group in groups.values() for span in (filter_spans(group) if len(group) > 1 else group)}
@@ -120,19 +123,24 @@ class AttributeParser:
     def __init__(self) -> None:
         settings = _load_settings()
         self.measure_words = frozenset(settings["measure_words"])
+        self.other_work = frozenset(settings["other_work"])
         self.credential_aliases: dict[str, str] = settings["credential_aliases"]
         self.performer_cues = _cue_pattern(settings["performer_cues"])
         self.supervisor_cues = _cue_pattern(settings["supervisor_cues"])
         self.signer_cues = _cue_pattern(settings["signer_cues"])
         self.goal_rules = StatementRules.load()
+        self.senses = SenseRules()
         self.region_line = _label_line(settings["region_labels"])
         self.adjusted_line = _label_line(settings["adjusted_region_labels"])
 
     def __call__(self, doc: Doc) -> Doc:
         text = note_text(doc)
-        spans = resolve(take_candidates(doc))
+        found = take_candidates(doc)
+        other_work = [span for span in found if span.label_ == OTHER_WORK and span.id_ in self.other_work]
+        spans = resolve(found)
         anchor_ends = {span.end for span in spans if span.label_ in ANCHOR_LABELS}
         spans = resolve(self._relabel(span, anchor_ends) for span in spans)  # again, for the order: a TIME relabelled MEASURE sorts by its new label
+        spans = self.senses.in_sense(spans, doc)
         by_sentence: dict[int, list[Span]] = {}
         for span in spans:
             by_sentence.setdefault(sentence_of(doc, span.start).start, []).append(span)
@@ -150,8 +158,21 @@ class AttributeParser:
             if key in regions and not regions[key]:
                 regions[key] = adjusted if span.label_ == "CMT" else treated
         sentence_starts = sorted(by_sentence)
+        time_anchors = sorted([s for s in spans if s.label_ in TIME_ANCHOR_LABELS] + other_work, key=lambda s: s.start_char)
+        work = [s for s in spans if s.label_ in ANCHOR_LABELS]
         for span in spans:
-            value = self._value(span, by_sentence[sentence_of(doc, span.start).start], regions)
+            sentence = by_sentence[sentence_of(doc, span.start).start]
+            if span.label_ == "TIME":
+                bounds = sentence_of(doc, span.start)
+                sentence = [a for a in time_anchors if bounds.start_char <= a.start_char < bounds.end_char]
+                if not sentence and _alone(span, bounds):
+                    earlier = _earlier_in_item(span, time_anchors)
+                    # a code named in passing ("(Dr. K adj 98940 same visit). 30'.") times less than the work named
+                    sentence = [a for a in earlier if a.label_ != "BILLING"] or earlier
+            if span.label_ in INTENT_LABELS:
+                attributes(span)["value"] = {"of": [_anchor_record(a) for a in _purpose_of(span, sentence, work)]}
+                continue
+            value = self._value(span, sentence, regions)
             if span.label_ == "CREDENTIAL" and value["role"] == "performer":
                 value["of"] = _performed_work(span, by_sentence, sentence_starts)
             attributes(span)["value"] = value
@@ -160,8 +181,9 @@ class AttributeParser:
 
     def _relabel(self, span: Span, anchor_ends: set[int]) -> Span:
         """"stand 45 min" is a tolerance measure, not minutes of service; "back to work:
-        effleurage x 7 min" is service time, because a technique stands between."""
-        if span.label_ != "TIME" or clock_minutes(span.text) is not None:
+        effleurage x 7 min" is service time, because a technique stands between, and so is
+        anything under a treatment header ("Ther ex: rows, wall walks 11 min")."""
+        if span.label_ != "TIME" or clock_minutes(span.text) is not None or section_of(span.doc, span.start_char) == "Treatment":
             return span
         start = max(sentence_of(span.doc, span.start).start, span.start - 4)
         start = max([end for end in anchor_ends if start < end <= span.start], default=start)
@@ -173,10 +195,13 @@ class AttributeParser:
         label = span.label_
         if label == "TIME":
             window = span.doc[max(sentence_of(span.doc, span.start).start, span.start - 4) : span.start]
+            anchor = _anchor_of(span, sentence)
             return {
                 "minutes": parse_minutes(span.text),
                 "total": any(token.lower_ in _TOTAL_WORDS for token in window),
-                "of": _anchor_of(span, sentence),
+                "of": anchor,
+                # a charge grid or a billed code restates the minutes the narrative gave its work
+                "summary": span.id_ == "grid minutes" or (anchor or {}).get("label") == "BILLING",
             }
         if label == "BILLING":
             return parse_billing(span.text)
@@ -189,9 +214,15 @@ class AttributeParser:
         if label == "CREDENTIAL":
             return {"credential": self._credential(span.text), "role": self._role(span)}
         if label == "GOAL":
-            # The label before a goal ("STG (3 wks):") carries its time frame.
-            labelled = note_text(span.doc)[sentence_of(span.doc, span.start).start_char : span.end_char]
-            return {"measurable": self.goal_rules.is_measurable(labelled)}
+            # The label before a goal ("STG (3 wks): ...") or the lead-in of its list ("STG (3 wks):"
+            # on the line above) carries its time frame.
+            text = note_text(span.doc)
+            labelled = text[sentence_of(span.doc, span.start).start_char : span.end_char]
+            lead = self.goal_rules.lead_in("GOAL", text, span.start_char)
+            value: dict[str, Any] = {"measurable": self.goal_rules.is_measurable(labelled, lead)}
+            if lead:
+                value["lead_in"] = lead
+            return value
         return None
 
     def _credential(self, text: str) -> str:
@@ -221,6 +252,47 @@ class AttributeParser:
         return "mentioned"
 
 
+def _alone(time: Span, sentence: Sentence) -> bool:
+    """Whether a minutes phrase stands alone in its sentence ("25 min.", "-- 14 min"), as it
+    does after the work it times; one inside prose ("tolerates 30 min of driving, up from 15
+    min") is about something else."""
+    words = [t for t in time.doc[sentence.start : sentence.end] if t.is_alpha and not (time.start <= t.i < time.end)]
+    return len(words) <= _ALONE_WORDS
+
+
+def _earlier_in_item(time: Span, anchors: list[Span]) -> list[Span]:
+    """The anchors a minutes phrase alone in its sentence may belong to: those earlier in its
+    item ("MLD L UE: terminus, axillary nodes, then the arm. 25 min."). An item is its line
+    when the line starts with a label of its own ("Jaw ex: ... 10 min"), else its paragraph,
+    never across a section header."""
+    text = note_text(time.doc)
+    start = text.rfind("\n", 0, time.start_char) + 1
+    if not _ITEM_LABEL.match(text, start, time.start_char):
+        paragraph = text.rfind("\n\n", 0, start)
+        start = max(paragraph + 2 if paragraph >= 0 else 0, section_start(time.doc, time.start_char))
+    return [a for a in anchors if start <= a.start_char and a.end_char <= time.start_char]
+
+
+def _purpose_of(intent: Span, sentence: list[Span], work: list[Span]) -> list[Span]:
+    """The work a purpose is stated for: the techniques and services of its sentence ("STM
+    R UT to decrease spasm"), else those of the nearest sentence before it in its item
+    ("Effleurage trunk -- 10 min -- to help her relax"); none for a purpose stated on its own
+    ("Purpose: stress reduction"), which then speaks for the whole note."""
+    own = [s for s in sentence if s.label_ in ANCHOR_LABELS]
+    if own:
+        return own
+    earlier = _earlier_in_item(intent, work)
+    if not earlier:
+        return []
+    last = sentence_of(intent.doc, earlier[-1].start).start
+    return [s for s in earlier if sentence_of(intent.doc, s.start).start == last]
+
+
+def _anchor_record(anchor: Span) -> dict[str, Any]:
+    ident = parse_billing(anchor.text)["code"] if anchor.label_ == "BILLING" else anchor.id_
+    return {"label": anchor.label_, "id": ident, "start": anchor.start_char, "end": anchor.end_char}
+
+
 def _anchor_of(time: Span, sentence: list[Span]) -> dict[str, Any] | None:
     """The technique, service or billed code a minutes phrase belongs to: the nearest one
     before it in its sentence ("MFR x 12 min", "97140: 12 min"), else the nearest after
@@ -235,8 +307,7 @@ def _anchor_of(time: Span, sentence: list[Span]) -> dict[str, Any] | None:
         anchor = min(after, key=lambda a: (a.start_char, a.label_ == "SERVICE"))
     else:
         return None
-    ident = parse_billing(anchor.text)["code"] if anchor.label_ == "BILLING" else anchor.id_
-    return {"label": anchor.label_, "id": ident, "start": anchor.start_char, "end": anchor.end_char}
+    return _anchor_record(anchor)
 
 
 def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, int], list[str]]:

@@ -114,6 +114,13 @@ def section_of(doc: Doc, start_char: int) -> str | None:
     return sections[index][2] if index >= 0 else None
 
 
+def section_start(doc: Doc, offset: int) -> int:
+    """Where the section that contains an offset starts (0 before any header)."""
+    starts, _ = _index(doc)
+    index = bisect.bisect_right(starts, offset) - 1
+    return starts[index] if index >= 0 else 0
+
+
 def next_section_start(doc: Doc, offset: int) -> int:
     """Where the first section after an offset starts (the text's end if none): a goal or
     progress statement stops there ("-- CHARGES:")."""

@@ -63,8 +63,11 @@ def technique(line: BilledLine, facts: NoteFacts, context: ChartContext, profile
 
 
 def relaxation_only(line: BilledLine, facts: NoteFacts, context: ChartContext, profile: PayerProfile) -> Iterator[Finding]:
-    relaxation = facts.asserted("INTENT_RELAXATION")
-    if relaxation and not facts.asserted("INTENT_FUNCTIONAL") and not (facts.measurable_goals or context.earlier_goals):
+    """The purposes stated for the line's work are relaxation alone: goals set elsewhere do not
+    give a relaxation massage a therapeutic purpose (SPEC section 3)."""
+    purposes = facts.purposes(line.code)
+    relaxation = [p for p in purposes if p["label"] == "INTENT_RELAXATION"]
+    if relaxation and len(relaxation) == len(purposes):
         yield finding(
             "relaxation-only", line,
             "The only purpose stated is relaxation/wellness, which payers do not pay for: state the deficit treated "

@@ -96,6 +96,23 @@ class NoteFacts:
         found = [e for e in self.mentions(*labels) if e["label"] == "SERVICE" or e["status"] == PERFORMED]
         return {r for e in found for r in (e["value"] or {}).get("regions", [])}
 
+    def purposes(self, code: str) -> list[dict[str, Any]]:
+        """The purposes stated for a line's work: those stated for its techniques or its
+        services ("effleurage 10 min to help her relax" speaks for 97124, not for the MLD beside
+        it). When the note ties no purpose to any work, all it states ("Purpose: stress
+        reduction", "wants to get back to the gym")."""
+        codes = set(FAMILY_OF_CODE) if self.single_muscle_work_code == code else {code}
+        families = {FAMILY_OF_CODE[c] for c in codes}
+
+        def for_line(anchor: dict[str, Any]) -> bool:
+            return anchor["label"] in families or (anchor["label"] in ("SERVICE", "BILLING") and anchor["id"] in codes)
+
+        intents = self.asserted("INTENT_RELAXATION", "INTENT_FUNCTIONAL")
+        stated_for = [i for i in intents if any(for_line(a) for a in (i["value"] or {}).get("of", []))]
+        if stated_for or any((i["value"] or {}).get("of") for i in intents):
+            return stated_for
+        return intents
+
     def performer(self, code: str) -> tuple[str | None, list[dict[str, Any]]]:
         """Who did the work of a line: a performer named in the text for that work counts
         over the signer; one named without saying for what did all the work of the note."""
@@ -115,7 +132,10 @@ class NoteFacts:
 
     @cached_property
     def text_minutes(self) -> dict[str, list[dict[str, Any]]]:
-        """TIME mentions by the code of the technique, service or billed code they belong to."""
+        """TIME mentions by the code of the technique, service or billed code they belong to.
+        Where a charge grid or a billed code in the text gives a code's minutes, those count,
+        not the same minutes told again per technique ("STM 10 min, MFR 10 min" then "97140 |
+        20")."""
         single = self.single_muscle_work_code
         by_code: dict[str, list[dict[str, Any]]] = {}
         for time in self.mentions("TIME"):
@@ -128,7 +148,7 @@ class NoteFacts:
                 code = single
             if code:
                 by_code.setdefault(code, []).append(time)
-        return by_code
+        return {code: [t for t in times if t["value"].get("summary")] or times for code, times in by_code.items()}
 
     @cached_property
     def visit_total(self) -> dict[str, Any] | None:
