@@ -60,8 +60,9 @@ def _value_test(attr: str, value: Any) -> WordTest | None:
     if operator == "REGEX":
         pattern = re.compile(argument)
         return lambda word: pattern.search(fold(word)) is not None
-    if operator == "FUZZY" and isinstance(argument, str):
-        return lambda word: fold(word) == argument or levenshtein_compare(fold(word), argument, -1)
+    if operator.startswith("FUZZY") and isinstance(argument, str):
+        edits = int(operator[5:] or -1)  # "FUZZY2": at most 2 edits; "FUZZY": spaCy's default
+        return lambda word: fold(word) == argument or levenshtein_compare(fold(word), argument, edits)
     return None
 
 
