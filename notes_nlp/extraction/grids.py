@@ -76,7 +76,7 @@ class GridMinutes:
     def __call__(self, doc: Doc) -> Doc:
         text = note_text(doc)
         found = [*self._grid_minutes(text), *self._line_minutes(text)]
-        spans = (doc.char_span(start, end, label="TIME", kb_id="grid minutes", alignment_mode="expand") for start, end in found)
+        spans = (doc.char_span(start, end, label="TIME", span_id="grid minutes", alignment_mode="expand") for start, end in found)
         candidates(doc).extend(span for span in spans if span is not None and len(span))
         return doc
 
