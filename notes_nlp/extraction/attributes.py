@@ -218,7 +218,7 @@ class AttributeParser:
             # on the line above) carries its time frame.
             text = note_text(span.doc)
             labelled = text[sentence_of(span.doc, span.start).start_char : span.end_char]
-            lead = self.goal_rules.lead_in("GOAL", text, span.start_char)
+            lead = self.goal_rules.lead_in("GOAL", text, span.start_char) or self.goal_rules.heading("GOAL", span.doc, span.start_char)
             value: dict[str, Any] = {"measurable": self.goal_rules.is_measurable(labelled, lead)}
             if lead:
                 value["lead_in"] = lead

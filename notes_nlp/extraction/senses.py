@@ -28,11 +28,34 @@ from notes_nlp.extraction.text_index import note_text, sentence_of
 # The labels whose mentions are judged, and those that show a sentence is about therapy.
 JUDGED = ("MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT", "SERVICE")
 SUPPORT = ("BODY_REGION", "TIME", "INTENT_FUNCTIONAL", "INTENT_RELAXATION", *JUDGED)
+_CHECKED = re.compile(r"\[\s?[xX✓✔]\s?\][ \t]*$|[☑☒✓✔][ \t]*$")
+_TEMPLATE_ROW_WORDS = 6
+_BLOCK_LINES = 2  # a flowsheet field leans on this many fields either side
+_FIELD = re.compile(r"[ \t]*[A-Za-z][\w ()/&'.-]{0,30}:[ \t]")
 _GRADE = re.compile(r"\b(?:gr(?:ade)?s?\.?\s*(?:[IVX]{1,3}|[1-5])(?![\w/]))", re.IGNORECASE)
 
 
 def _alternation(patterns: list[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(patterns) + ")", re.IGNORECASE)
+
+
+def _fields(text: str, row_start: int) -> tuple[int, int]:
+    """The span of the labelled lines ("Region: L ankle") next to a labelled line, up to a line
+    of another kind."""
+    start, end = row_start, text.find("\n", row_start)
+    end = len(text) if end < 0 else end
+    for _ in range(_BLOCK_LINES):
+        previous = text.rfind("\n", 0, max(start - 1, 0)) + 1
+        if previous >= start or not _FIELD.match(text, previous, start):
+            break
+        start = previous
+    for _ in range(_BLOCK_LINES):
+        following = text.find("\n", end + 1)
+        following = len(text) if following < 0 else following
+        if end + 1 >= len(text) or not _FIELD.match(text, end + 1, following):
+            break
+        end = following
+    return start, end
 
 
 class SenseRules:
@@ -66,7 +89,7 @@ class SenseRules:
         return [
             span for span in spans
             if not self.is_ambiguous(span)
-            or (not self._other_sense_in_note(span, text, other_sense) and self._therapy(span, by_sentence[sentence_of(doc, span.start).start]))
+            or (not self._other_sense_in_note(span, text, other_sense) and self._therapy(span, by_sentence[sentence_of(doc, span.start).start], spans))
         ]
 
     def _other_sense_in_note(self, span: Span, text: str, seen: dict[str, bool]) -> bool:
@@ -76,13 +99,20 @@ class SenseRules:
             seen[word] = bool(cues and cues.search(text))
         return seen[word]
 
-    def _therapy(self, span: Span, sentence: list[Span]) -> bool:
+    def _therapy(self, span: Span, sentence: list[Span], all_spans: list[Span]) -> bool:
         doc, bounds = span.doc, sentence_of(span.doc, span.start)
         start = doc[max(bounds.start, span.start - self.window)].idx
         last = doc[min(bounds.end, span.end + self.window) - 1]
         text = note_text(doc)
         if self.other_senses.search(text, start, last.idx + len(last)):
             return False
+        if _CHECKED.search(text, max(0, span.start_char - 6), span.start_char):
+            return True  # "[x] MET" in a template: a box ticked for work done
+        row_start = text.rfind("\n", 0, span.start_char) + 1
+        if _FIELD.match(text, row_start, span.start_char) and len([t for t in doc[bounds.start : bounds.end] if t.is_alpha]) <= _TEMPLATE_ROW_WORDS:
+            # a short field of a flowsheet ("Technique: A-P glides") leans on the fields around it
+            start_char, end_char = _fields(text, row_start)
+            sentence = [s for s in all_spans if start_char <= s.start_char < end_char]
         supported = any(
             other.label_ in SUPPORT and other is not span and not (other.label_ in JUDGED and self.is_ambiguous(other))
             for other in sentence

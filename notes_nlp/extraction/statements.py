@@ -32,6 +32,7 @@ _TRIM = " \t\n\r-•*:.;,)_"
 _LIST_MARKER = re.compile(r"[ \t]*(?:[-*•·◦▪>]|\(?\d{1,2}[.)]|\(?[a-zA-Z][.)]|#\d{1,2}[.:)]?)[ \t]+")
 _LIST_LINES = 15
 _LIST_LINE_CHARS = 160
+_HEADING_SENTENCES = 6  # how many sentences above a goal its spoken heading may stand
 
 
 @dataclass
@@ -40,6 +41,7 @@ class StatementRules:
     blocks: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     sections: list[tuple[str, str, re.Pattern[str]]] = field(default_factory=list)
     lead_ins: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
+    headings: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     timeframe: re.Pattern[str] | None = None
     amount: re.Pattern[str] | None = None
 
@@ -59,6 +61,8 @@ class StatementRules:
                 rules.blocks.setdefault(label, []).append(pattern)
             elif kind == "lead-in":
                 rules.lead_ins.setdefault(label, []).append(pattern)
+            elif kind == "heading":
+                rules.headings.setdefault(label, []).append(pattern)
             elif kind in ("timeframe", "amount"):
                 setattr(rules, kind, pattern)
             else:
@@ -73,11 +77,29 @@ class StatementRules:
     def is_lead_in(self, label: str, line: str) -> bool:
         return any(pattern.search(line) for pattern in self.lead_ins.get(label, []))
 
+    def is_heading(self, label: str, words: str) -> bool:
+        return any(pattern.search(words) for pattern in self.headings.get(label, []))
+
+    def heading(self, label: str, doc: Doc, offset: int) -> str:
+        """The sentence that heads the statement at ``offset`` when no line leads it in, or "":
+        the nearest sentence before it, in its paragraph, that is a heading of this label
+        ("Short term goals, to be met in three weeks. One, patient will sit 45 minutes...")."""
+        text, found = note_text(doc), sentences(doc)
+        index = next((i for i, sent in enumerate(found) if sent.start_char <= offset < sent.end_char), 0)
+        for sent in reversed(found[max(0, index - _HEADING_SENTENCES) : index]):
+            if "\n\n" in text[sent.end_char : offset]:
+                return ""
+            words = text[sent.start_char : sent.end_char].strip()
+            if self.is_heading(label, words):
+                return words
+        return ""
+
     def lead_in(self, label: str, text: str, offset: int) -> str:
         """The lead-in of the list a statement at ``offset`` stands in, or "": the nearest line
         above it that ends with a colon and introduces statements of this label ("STG (3 wks):",
-        "Goals to be met by discharge (8 visits):"), reached over the list's other lines only
-        (no blank line, no paragraph of prose between)."""
+        "Goals to be met by discharge (8 visits):"), or is a heading alone on its line ("GOALS
+        (4 weeks)"), reached over the list's other lines only (no blank line, no paragraph of
+        prose between)."""
         end = text.rfind("\n", 0, offset)
         for _ in range(_LIST_LINES):
             if end < 0:
@@ -88,6 +110,8 @@ class StatementRules:
                 return ""
             if line.endswith(":"):
                 return line if self.is_lead_in(label, line) else ""
+            if self.is_heading(label, line):
+                return line  # a header alone on its line ("GOALS (4 weeks)")
             end = start - 1
         return ""
 
@@ -136,7 +160,7 @@ class StatementFinder:
                 if section_of(doc, _first_word(text, start, end)) != section or not content.search(text, start, end):
                     continue
                 start = self._skip_labels(label, text, start, end)
-                if not self._blocked(label, text, start, end):
+                if not self._blocked(label, text, start, end) and not self.rules.is_heading(label, text[start:end].strip()):
                     found.append(_trimmed_span(doc, start, end, label))
         found += self._listed(doc, text)
         for label, cues in self.rules.cues.items():
@@ -155,23 +179,35 @@ class StatementFinder:
         """Every line of a list under a lead-in ("In 6 weeks the patient will:" then "- walk
         1 mile", "- stand 1 hr at work"), up to a blank line or the next line ending in a colon."""
         found: list[Span | None] = []
-        for label, patterns in self.rules.lead_ins.items():
-            for pattern in patterns:
-                for match in pattern.finditer(text):
-                    line_end = text.find("\n", match.end())
-                    start = line_end + 1 if line_end >= 0 else len(text)
-                    while start < len(text):
-                        end = text.find("\n", start)
-                        end = len(text) if end < 0 else end
-                        line = text[start:end].strip()
-                        if not line or line.endswith(":"):
-                            break
-                        marker = _LIST_MARKER.match(text, start, end)
-                        first = self._skip_labels(label, text, marker.end() if marker else start, end)
-                        if not self._blocked(label, text, first, end) and self._has_content(label, text, first, end):
-                            found.append(_trimmed_span(doc, first, end, label))
-                        start = end + 1
+        for label in self.rules.lead_ins:
+            for lead_end in self._lead_in_ends(label, text):
+                start = lead_end + 1
+                while start < len(text):
+                    end = text.find("\n", start)
+                    end = len(text) if end < 0 else end
+                    line = text[start:end].strip()
+                    if not line or line.endswith(":"):
+                        break
+                    marker = _LIST_MARKER.match(text, start, end)
+                    first = self._skip_labels(label, text, marker.end() if marker else start, end)
+                    if not self._blocked(label, text, first, end) and self._has_content(label, text, first, end):
+                        found.append(_trimmed_span(doc, first, end, label))
+                    start = end + 1
         return found
+
+    def _lead_in_ends(self, label: str, text: str) -> list[int]:
+        """Where the lines that lead in a list of this label end: a lead-in ending with a colon,
+        or a heading alone on its line."""
+        ends = []
+        start = 0
+        while start < len(text):
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+            line = text[start:end].strip()
+            if (line.endswith(":") and self.rules.is_lead_in(label, line)) or self.rules.is_heading(label, line):
+                ends.append(end)
+            start = end + 1
+        return ends
 
     def _blocked(self, label: str, text: str, start: int, end: int) -> bool:
         """A block rule (e.g. "no progress", "RTC 2 wks") vetoes the statement; ``^`` anchors at its start."""
