@@ -263,11 +263,14 @@ def _alone(time: Span, sentence: Sentence) -> bool:
 def _earlier_in_item(time: Span, anchors: list[Span]) -> list[Span]:
     """The anchors a minutes phrase alone in its sentence may belong to: those earlier in its
     item ("MLD L UE: terminus, axillary nodes, then the arm. 25 min."). An item is its line
-    when the line starts with a label of its own ("Jaw ex: ... 10 min"), else its paragraph,
-    never across a section header."""
+    when the line starts with a label of its own ("Jaw ex: ... 10 min"); an indented field of a
+    flowsheet block, the block from its less indented head ("Manual Therapy: Y" ... "  Minutes:
+    10"); else its paragraph, never across a section header."""
     text = note_text(time.doc)
     start = text.rfind("\n", 0, time.start_char) + 1
-    if not _ITEM_LABEL.match(text, start, time.start_char):
+    if _ITEM_LABEL.match(text, start, time.start_char) and text[start] in " \t":
+        start = _field_block_start(text, start)
+    elif not _ITEM_LABEL.match(text, start, time.start_char):
         paragraph = text.rfind("\n\n", 0, start)
         start = max(paragraph + 2 if paragraph >= 0 else 0, section_start(time.doc, time.start_char))
     return [a for a in anchors if start <= a.start_char and a.end_char <= time.start_char]
@@ -286,6 +289,22 @@ def _purpose_of(intent: Span, sentence: list[Span], work: list[Span]) -> list[Sp
         return []
     last = sentence_of(intent.doc, earlier[-1].start).start
     return [s for s in earlier if sentence_of(intent.doc, s.start).start == last]
+
+
+def _field_block_start(text: str, line_start: int) -> int:
+    """Where the block of an indented field starts: its nearest line above that is less
+    indented (the block's head), over lines of the block only."""
+    indent = len(text[line_start:]) - len(text[line_start:].lstrip(" \t"))
+    start = line_start
+    while start > 0:
+        previous = text.rfind("\n", 0, start - 1) + 1
+        line = text[previous : start - 1]
+        if not line.strip():
+            return start
+        start = previous
+        if len(line) - len(line.lstrip(" \t")) < indent:
+            return start
+    return start
 
 
 def _anchor_record(anchor: Span) -> dict[str, Any]:

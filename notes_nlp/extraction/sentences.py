@@ -3,8 +3,10 @@
 Notes break lines where prose would put a full stop: headers, bullets,
 checkbox rows and signature lines all start on a new line without
 punctuation. spaCy's sentencizer only knows punctuation, so this component
-also starts a sentence after every line break at every inline bullet (•) and after a spaced separator (" -- ", " | "); a full stop after a
-few abbreviations ("incl.", "approx.", "vs.") does not end a sentence.
+also starts a sentence after every line break, at every inline bullet (•) and after
+a spaced separator (" -- ", " | "), except where a full line of prose was only
+wrapped (faxes, scans); a full stop after a few abbreviations ("incl.", "approx.",
+"vs.") does not end a sentence.
 One pass over the token strings.
 """
 
@@ -22,6 +24,8 @@ _END_PUNCT = frozenset({".", "!", "?", ";"})
 _ABBREVIATIONS = frozenset({"incl", "approx", "vs", "eg", "e.g", "ie", "i.e", "esp", "dr", "mr", "mrs", "ms", "st"})
 # A dash or bar set off by spaces separates items as a full stop would ("pain 7/10 -- STG: ...").
 _SEPARATORS = frozenset({"--", "—", "|", "||"})
+# A line this long that breaks mid-sentence was wrapped, not ended.
+_FULL_LINE = 50
 
 
 class NoteSentences:
@@ -36,7 +40,8 @@ class NoteSentences:
         words = [text[idx : idx + length] for idx, length, _ in columns]
         spaced = [bool(space) for _, _, space in columns]
         starts = [1] + [
-            1 if _starts_sentence(words, spaced, i) else -1 for i in range(1, len(words))
+            1 if _starts_sentence(words, spaced, i) and not _wrapped(text, columns[i][0], words[i]) else -1
+            for i in range(1, len(words))
         ]
         doc.from_array([SENT_START], numpy.array(starts, dtype="int64").astype("uint64").reshape(-1, 1))
         return doc
@@ -50,6 +55,19 @@ def _starts_sentence(words: list[str], spaced: list[bool], i: int) -> bool:
         or word == "•"
         or (previous in _SEPARATORS and i > 1 and spaced[i - 2])
     )
+
+
+def _wrapped(text: str, start: int, word: str) -> bool:
+    """Whether a line break before a word only wraps a line of prose, as faxes and scans do
+    ("Effleurage and petrissage bilat\nlumbar paraspinals 15 min"): the line before is full
+    and ends mid-sentence, and this line goes on in lower case."""
+    if not word[:1].islower():
+        return False
+    end = text.rfind("\n", 0, start)
+    if end < 0 or text[end:start].strip() or text[end:start].count("\n") != 1:
+        return False
+    line = text[text.rfind("\n", 0, end) + 1 : end].rstrip()
+    return len(line) >= _FULL_LINE and (line[-1].isalnum() or line[-1] in ",-")
 
 
 def _abbreviation(words: list[str], spaced: list[bool], i: int) -> bool:
