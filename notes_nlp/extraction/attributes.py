@@ -34,7 +34,6 @@ ANCHOR_LABELS = (*TECHNIQUE_LABELS, "SERVICE")
 # its own minutes, though it is no mention.
 OTHER_WORK = "NOT_TECHNIQUE"
 TIME_ANCHOR_LABELS = (*ANCHOR_LABELS, "BILLING", OTHER_WORK)
-_TOTAL_WORDS = frozenset({"total", "tot", "totaling", "totalling", "totals"})
 # Labels that compete for the same characters: one mention per place.
 COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
     "INTENT_RELAXATION": "intent",
@@ -43,6 +42,7 @@ COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
     "MEASURE": "number",
 }
 INTENT_LABELS = ("INTENT_RELAXATION", "INTENT_FUNCTIONAL")
+LAY_PERFORMER = "CAREGIVER"  # the canonical credential of a relative or caregiver
 # A veto label removes the mentions of these labels that it overlaps ("trigger point injection",
 # "contract-relax").
 VETOES = {"NOT_TECHNIQUE": ANCHOR_LABELS, "NOT_PURPOSE": INTENT_LABELS}
@@ -100,7 +100,9 @@ def resolve(candidates: Iterable[Span]) -> list[Span]:
     intents = [(start, end) for start, end, label, _ in entries if label in INTENT_LABELS]
     groups: dict[str, list[Span]] = {}
     for start, end, label, span in entries:
-        if label in VETOES or any(v_start < end and start < v_end and label in vetoed for v_start, v_end, vetoed in vetoes):
+        # a veto covers a mention to its end; a technique that goes on past it is not the vetoed
+        # phrase ("+ TRIGGER PT" is a finding, "+ TRIGGER PT RELEASE" the work)
+        if label in VETOES or any(v_start < end <= v_end and label in vetoed for v_start, v_end, vetoed in vetoes):
             continue
         if label in _PURPOSE_LABELS and any(i_start <= start and end <= i_end for i_start, i_end in intents):
             continue  # "to decrease muscle spasm", "prep for mobilization" state a purpose
@@ -124,6 +126,9 @@ class AttributeParser:
         settings = _load_settings()
         self.measure_words = frozenset(settings["measure_words"])
         self.other_work = frozenset(settings["other_work"])
+        self.total_words = frozenset(settings["total_words"])
+        self.supervising_verbs = frozenset(settings["supervising_verbs"])
+        self.not_performer_cues = _cue_pattern(settings["not_performer_cues"])
         self.credential_aliases: dict[str, str] = settings["credential_aliases"]
         self.performer_cues = _cue_pattern(settings["performer_cues"])
         self.supervisor_cues = _cue_pattern(settings["supervisor_cues"])
@@ -165,7 +170,7 @@ class AttributeParser:
             if span.label_ == "TIME":
                 bounds = sentence_of(doc, span.start)
                 sentence = [a for a in time_anchors if bounds.start_char <= a.start_char < bounds.end_char]
-                if not sentence and _alone(span, bounds):
+                if not sentence and (_alone(span, bounds) or _in_field_row(span)):
                     earlier = _earlier_in_item(span, time_anchors)
                     # a code named in passing ("(Dr. K adj 98940 same visit). 30'.") times less than the work named
                     sentence = [a for a in earlier if a.label_ != "BILLING"] or earlier
@@ -173,9 +178,20 @@ class AttributeParser:
                 attributes(span)["value"] = {"of": [_anchor_record(a) for a in _purpose_of(span, sentence, work)]}
                 continue
             value = self._value(span, sentence, regions)
-            if span.label_ == "CREDENTIAL" and value["role"] == "performer":
-                value["of"] = _performed_work(span, by_sentence, sentence_starts)
+            if span.label_ == "CREDENTIAL" and value["role"] == "mentioned":
+                value["role"] = self._implicit_role(span, sentence)
             attributes(span)["value"] = value
+        for sentence in by_sentence.values():
+            credentials = [(s, attributes(s)["value"]) for s in sentence if s.label_ == "CREDENTIAL"]
+            named_outright = any(v["role"] == "performer" for _, v in credentials)
+            for span, value in credentials:
+                if value["role"] == "performer by the work" and named_outright:
+                    value["role"] = "mentioned"
+                elif value["role"] in ("performer", "performer by the work"):
+                    value["role"] = "performer"
+                    work = _performed_work(span, by_sentence, sentence_starts)
+                    value["of"] = _work_kinds(work)
+                    value["work"] = [[w.start_char, w.end_char] for w in work]
         doc.spans[SPANS_KEY] = spans
         return doc
 
@@ -198,7 +214,7 @@ class AttributeParser:
             anchor = _anchor_of(span, sentence)
             return {
                 "minutes": parse_minutes(span.text),
-                "total": any(token.lower_ in _TOTAL_WORDS for token in window),
+                "total": any(token.lower_ in self.total_words for token in window),
                 "of": anchor,
                 # a charge grid or a billed code restates the minutes the narrative gave its work
                 "summary": span.id_ == "grid minutes" or (anchor or {}).get("label") == "BILLING",
@@ -224,6 +240,26 @@ class AttributeParser:
                 value["lead_in"] = lead
             return value
         return None
+
+    def _implicit_role(self, span: Span, sentence: list[Span]) -> str:
+        """The role of a credential no cue names: it guides another's hands when a supervising
+        verb follows it ("PT coached husband"), it did the work of its sentence when that
+        sentence documents work and names it for no other reason ("IASTM 12 min - D. Ko, ATC")."""
+        text = note_text(span.doc)
+        bounds = sentence_of(span.doc, span.start)
+        after = [w.strip(",.;:()") for w in text[span.end_char : bounds.end_char].lower().split()[:3]]
+        if any(word in self.supervising_verbs for word in after):
+            return "supervisor"
+        if not any(s.label_ in ANCHOR_LABELS for s in sentence):
+            return "mentioned"
+        if self._credential(span.text) == LAY_PERFORMER:
+            # a relative performs only where the note says so ("coached husband through the MLD")
+            before = [w.strip(",.;:()") for w in text[bounds.start_char : span.start_char].lower().split()[-2:]]
+            guided = any(word in self.supervising_verbs for word in before)
+            return "performer by the work" if guided or any(w.startswith("perform") for w in after) else "mentioned"
+        if self.not_performer_cues.search(text[bounds.start_char : span.start_char].lower()):
+            return "mentioned"
+        return "performer by the work"
 
     def _credential(self, text: str) -> str:
         key = " ".join(text.upper().split())
@@ -258,6 +294,14 @@ def _alone(time: Span, sentence: Sentence) -> bool:
     min") is about something else."""
     words = [t for t in time.doc[sentence.start : sentence.end] if t.is_alpha and not (time.start <= t.i < time.end)]
     return len(words) <= _ALONE_WORDS
+
+
+def _in_field_row(time: Span) -> bool:
+    """Whether a minutes phrase stands in an indented field row of a flowsheet block
+    ("           Region: L lumbar paraspinals       Time: 11 min")."""
+    text = note_text(time.doc)
+    start = text.rfind("\n", 0, time.start_char) + 1
+    return text[start] in " \t" and bool(_ITEM_LABEL.match(text, start, time.start_char))
 
 
 def _earlier_in_item(time: Span, anchors: list[Span]) -> list[Span]:
@@ -356,20 +400,24 @@ def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, in
     return owned
 
 
-def _performed_work(credential: Span, by_sentence: dict[int, list[Span]], starts: list[int]) -> list[str]:
-    """What a named performer did: the techniques of its sentence, else of the sentence
-    just before ("STM R ITB; performed by K. Ortiz, LMT"), or just after when its own
-    ends with a colon ("Soft tissue (J. Pruitt, LMT):"). Empty means the whole note."""
+def _performed_work(credential: Span, by_sentence: dict[int, list[Span]], starts: list[int]) -> list[Span]:
+    """The work a named performer did: the techniques and services of its sentence, else of
+    the sentence just before ("STM R ITB; performed by K. Ortiz, LMT"), or just after when
+    its own ends with a colon ("Soft tissue (J. Pruitt, LMT):"). None means the whole note."""
     sent = sentence_of(credential.doc, credential.start)
     position = starts.index(sent.start)
     introduces = note_text(credential.doc)[sent.start_char : sent.end_char].rstrip().endswith(":")
     for index in (position, position + 1 if introduces else position - 1):
         if not 0 <= index < len(starts):
             break
-        work = sorted({s.label_ if s.label_ != "SERVICE" else f"SERVICE:{s.id_}" for s in by_sentence[starts[index]] if s.label_ in ANCHOR_LABELS})
+        work = [s for s in by_sentence[starts[index]] if s.label_ in ANCHOR_LABELS]
         if work:
             return work
     return []
+
+
+def _work_kinds(work: list[Span]) -> list[str]:
+    return sorted({s.label_ if s.label_ != "SERVICE" else f"SERVICE:{s.id_}" for s in work})
 
 
 def _label_line(labels: list[str]) -> re.Pattern[str]:

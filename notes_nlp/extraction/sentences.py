@@ -26,6 +26,8 @@ _ABBREVIATIONS = frozenset({"incl", "approx", "vs", "eg", "e.g", "ie", "i.e", "e
 _SEPARATORS = frozenset({"--", "—", "|", "||"})
 # A line this long that breaks mid-sentence was wrapped, not ended.
 _FULL_LINE = 50
+# Words a line of prose does not end on: the sentence goes on after the break.
+_JOINING_WORDS = frozenset({"and", "or", "the", "a", "an", "of", "to", "with", "w/", "at", "in", "on", "for", "by", "from", "into", "per", "x", "&", "+"})
 
 
 class NoteSentences:
@@ -60,14 +62,16 @@ def _starts_sentence(words: list[str], spaced: list[bool], i: int) -> bool:
 def _wrapped(text: str, start: int, word: str) -> bool:
     """Whether a line break before a word only wraps a line of prose, as faxes and scans do
     ("Effleurage and petrissage bilat\nlumbar paraspinals 15 min"): the line before is full
-    and ends mid-sentence, and this line goes on in lower case."""
-    if not word[:1].islower():
-        return False
+    and ends mid-sentence, and this line goes on in lower case, or the line before ends on a
+    comma, a hyphen or a word that joins ("performed by Tessa Greer,\nLMT"). A capital after
+    a full line may start a new item of a list, so it ends the sentence."""
     end = text.rfind("\n", 0, start)
     if end < 0 or text[end:start].strip() or text[end:start].count("\n") != 1:
         return False
     line = text[text.rfind("\n", 0, end) + 1 : end].rstrip()
-    return len(line) >= _FULL_LINE and (line[-1].isalnum() or line[-1] in ",-")
+    if len(line) < _FULL_LINE or not (line[-1].isalnum() or line[-1] in ",-"):
+        return False
+    return word[:1].islower() or line[-1] in ",-" or line.rsplit(None, 1)[-1].lower() in _JOINING_WORDS
 
 
 def _abbreviation(words: list[str], spaced: list[bool], i: int) -> bool:

@@ -119,9 +119,12 @@ class NoteFacts:
         credentials = self.mentions("CREDENTIAL")
         codes = set(FAMILY_OF_CODE) if self.single_muscle_work_code == code else {code}
         work = {FAMILY_OF_CODE.get(c) for c in codes} | {f"SERVICE:{c}" for c in codes}
+        done = {(e["start"], e["end"]) for e in self.entities if e["label"] == "SERVICE" or e["status"] == PERFORMED}
         named = [
             c for c in credentials
             if (c["value"] or {}).get("role") == "performer" and (not c["value"].get("of") or work & set(c["value"]["of"]))
+            # a performer of work only planned ("Staff LMT may perform STM") did none of this visit's
+            and (not c["value"].get("work") or any(tuple(w) in done for w in c["value"]["work"]))
         ]
         if named:
             return named[0]["value"]["credential"], named[:1]
@@ -135,7 +138,8 @@ class NoteFacts:
         """TIME mentions by the code of the technique, service or billed code they belong to.
         Where a charge grid or a billed code in the text gives a code's minutes, those count,
         not the same minutes told again per technique ("STM 10 min, MFR 10 min" then "97140 |
-        20")."""
+        20"); and one mention of work has one duration, its parts none of their own ("Ther ex
+        25' - bike 8', step ups")."""
         single = self.single_muscle_work_code
         by_code: dict[str, list[dict[str, Any]]] = {}
         for time in self.mentions("TIME"):
@@ -148,7 +152,7 @@ class NoteFacts:
                 code = single
             if code:
                 by_code.setdefault(code, []).append(time)
-        return {code: [t for t in times if t["value"].get("summary")] or times for code, times in by_code.items()}
+        return {code: _one_per_work([t for t in times if t["value"].get("summary")] or times) for code, times in by_code.items()}
 
     @cached_property
     def visit_total(self) -> dict[str, Any] | None:
@@ -182,6 +186,16 @@ class NoteFacts:
     def documents_minutes(self) -> bool:
         """Whether the visit documents any minutes at all."""
         return any(line.minutes is not None for line in self.lines) or bool(self.text_minutes) or self.visit_total is not None
+
+
+def _one_per_work(times: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The longest minutes phrase of each mention of work they belong to."""
+    longest: dict[int, dict[str, Any]] = {}
+    for time in times:
+        anchor = time["value"]["of"]["start"]
+        if anchor not in longest or time["value"]["minutes"] > longest[anchor]["value"]["minutes"]:
+            longest[anchor] = time
+    return [t for t in times if longest[t["value"]["of"]["start"]] is t]
 
 
 def _anchor_text(facts: NoteFacts, time: dict[str, Any]) -> str:
