@@ -127,6 +127,9 @@ class AttributeParser:
         self.measure_words = frozenset(settings["measure_words"])
         self.other_work = frozenset(settings["other_work"])
         self.total_words = frozenset(settings["total_words"])
+        self.correction_cues = _cue_pattern(settings["correction_cues"])
+        self.negating_words = _cue_pattern(settings["negating_words"])
+        self.reference_cues = _cue_pattern(settings["reference_cues"])
         self.supervising_verbs = frozenset(settings["supervising_verbs"])
         self.not_performer_cues = _cue_pattern(settings["not_performer_cues"])
         self.credential_aliases: dict[str, str] = settings["credential_aliases"]
@@ -163,7 +166,9 @@ class AttributeParser:
             if key in regions and not regions[key]:
                 regions[key] = adjusted if span.label_ == "CMT" else treated
         sentence_starts = sorted(by_sentence)
-        time_anchors = sorted([s for s in spans if s.label_ in TIME_ANCHOR_LABELS] + other_work, key=lambda s: s.start_char)
+        time_anchors = sorted(
+            [s for s in spans if s.label_ in TIME_ANCHOR_LABELS and not self._referenced(s)] + other_work, key=lambda s: s.start_char
+        )
         work = [s for s in spans if s.label_ in ANCHOR_LABELS]
         for span in spans:
             sentence = by_sentence[sentence_of(doc, span.start).start]
@@ -210,15 +215,7 @@ class AttributeParser:
     def _value(self, span: Span, sentence: list[Span], regions: dict[tuple[int, int], list[str]]) -> dict[str, Any] | None:
         label = span.label_
         if label == "TIME":
-            window = span.doc[max(sentence_of(span.doc, span.start).start, span.start - 4) : span.start]
-            anchor = _anchor_of(span, sentence)
-            return {
-                "minutes": parse_minutes(span.text),
-                "total": any(token.lower_ in self.total_words for token in window),
-                "of": anchor,
-                # a charge grid or a billed code restates the minutes the narrative gave its work
-                "summary": span.id_ == "grid minutes" or (anchor or {}).get("label") == "BILLING",
-            }
+            return self._time_value(span, sentence)
         if label == "BILLING":
             return parse_billing(span.text)
         if label == "BODY_REGION":
@@ -240,6 +237,31 @@ class AttributeParser:
                 value["lead_in"] = lead
             return value
         return None
+
+    def _time_value(self, span: Span, sentence: list[Span]) -> dict[str, Any]:
+        text = note_text(span.doc)
+        bounds = sentence_of(span.doc, span.start)
+        window = span.doc[max(bounds.start, span.start - 4) : span.start]
+        anchor = _anchor_of(span, sentence)
+        total = any(token.lower_ in self.total_words for token in window)
+        if total and len({_work_code(a) for a in sentence if a.label_ in ANCHOR_LABELS}) == 1:
+            total = False  # "manual traction ... and MET, total 20 min hands-on": the total of that work
+        before = text[max(bounds.start_char, span.start_char - 12) : span.start_char].lower()
+        return {
+            "minutes": parse_minutes(span.text),
+            "total": total,
+            "of": anchor,
+            # a charge grid or a billed code restates the minutes the narrative gave its work
+            "summary": span.id_ == "grid minutes" or (anchor or {}).get("label") == "BILLING" or (anchor is not None and not total and any(t.lower_ in self.total_words for t in window)),
+            # an addendum's figure replaces the earlier one; the figure it says was wrong counts for nothing
+            "correction": bool(self.correction_cues.search(text[bounds.start_char : bounds.end_char].lower())),
+            "wrong": bool(re.search(rf"(?:{self.negating_words.pattern})\W*$", before)),
+        }
+
+    def _referenced(self, work: Span) -> bool:
+        """Work named as what other work prepares for ("effleurage 9 min prior to MFR")."""
+        text = note_text(work.doc)
+        return bool(re.search(rf"(?:{self.reference_cues.pattern})\W*$", text[max(0, work.start_char - 24) : work.start_char].lower()))
 
     def _implicit_role(self, span: Span, sentence: list[Span]) -> str:
         """The role of a credential no cue names: it guides another's hands when a supervising
@@ -349,6 +371,11 @@ def _field_block_start(text: str, line_start: int) -> int:
         if len(line) - len(line.lstrip(" \t")) < indent:
             return start
     return start
+
+
+def _work_code(anchor: Span) -> str:
+    """The family or service code a mention of work is billed under."""
+    return anchor.id_ if anchor.label_ == "SERVICE" else anchor.label_
 
 
 def _anchor_record(anchor: Span) -> dict[str, Any]:

@@ -140,19 +140,23 @@ class NoteFacts:
         not the same minutes told again per technique ("STM 10 min, MFR 10 min" then "97140 |
         20"); and one mention of work has one duration, its parts none of their own ("Ther ex
         25' - bike 8', step ups")."""
-        single = self.single_muscle_work_code
         by_code: dict[str, list[dict[str, Any]]] = {}
         for time in self.mentions("TIME"):
             value = time["value"] or {}
             anchor = value.get("of")
-            if value.get("total") or not anchor or value.get("minutes") is None:
+            if value.get("total") or not anchor or value.get("minutes") is None or value.get("wrong"):
                 continue
-            code = CODE_OF_FAMILY.get(anchor["label"]) or (anchor["id"] if anchor["label"] in ("SERVICE", "BILLING") else None)
-            if code in FAMILY_OF_CODE and single:
-                code = single
+            code = self._code_of(time)
             if code:
                 by_code.setdefault(code, []).append(time)
-        return {code: _one_per_work([t for t in times if t["value"].get("summary")] or times) for code, times in by_code.items()}
+        return {code: _one_per_work(_latest(times)) for code, times in by_code.items()}
+
+    def _code_of(self, time: dict[str, Any]) -> str | None:
+        """The code a minutes phrase's work is billed under (None for work of neither family)."""
+        anchor = time["value"]["of"]
+        code = CODE_OF_FAMILY.get(anchor["label"]) or (anchor["id"] if anchor["label"] in ("SERVICE", "BILLING") else None)
+        single = self.single_muscle_work_code
+        return single if code in FAMILY_OF_CODE and single else code
 
     @cached_property
     def visit_total(self) -> dict[str, Any] | None:
@@ -180,12 +184,34 @@ class NoteFacts:
         if total and len(missing) == 1:
             left = max(total["value"]["minutes"] - sum(m.minutes for m in found.values()), 0)
             found[missing.pop()] = Minutes(left, (f"{left} min left of the documented total {total['text']}",))
+        timed = {line.code for line in self.lines if is_timed(line.code)}
+        if total and len(timed) == 1 and set(found) <= timed:
+            # the visit's only timed work: the session total is its time, less what untimed work took
+            [code] = timed
+            mine = {id(t) for t in text.get(code, [])}
+            untimed = sum(
+                t["value"]["minutes"] for t in self.mentions("TIME")
+                if id(t) not in mine and (t["value"] or {}).get("of") and not t["value"].get("total") and not t["value"].get("wrong")
+                and t["value"].get("minutes") is not None and self._code_of(t) != code
+            )
+            whole = total["value"]["minutes"] - untimed
+            if code not in found or (found[code].minutes < whole and not any(line.minutes is not None for line in self.lines if line.code == code)):
+                found[code] = Minutes(whole, (f"the session's {total['text']}",))
         return found
 
     @property
     def documents_minutes(self) -> bool:
         """Whether the visit documents any minutes at all."""
         return any(line.minutes is not None for line in self.lines) or bool(self.text_minutes) or self.visit_total is not None
+
+
+def _latest(times: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The minutes of a code that count: a correction's over all else, then a grid's or a billed
+    code's over the narrative's."""
+    corrections = [t for t in times if t["value"].get("correction")]
+    if corrections:
+        return corrections[-1:]
+    return [t for t in times if t["value"].get("summary")] or times
 
 
 def _one_per_work(times: list[dict[str, Any]]) -> list[dict[str, Any]]:
