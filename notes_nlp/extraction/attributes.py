@@ -227,10 +227,11 @@ class AttributeParser:
         if label == "CREDENTIAL":
             return {"credential": self._credential(span.text), "role": self._role(span)}
         if label == "GOAL":
-            # The label before a goal ("STG (3 wks): ...") or the lead-in of its list ("STG (3 wks):"
-            # on the line above) carries its time frame.
+            # The label before a goal on its line ("STG (3 wks): 1. ... 2. ...") or the lead-in of
+            # its list ("STG (3 wks):" on the line above) carries its time frame.
             text = note_text(span.doc)
-            labelled = text[sentence_of(span.doc, span.start).start_char : span.end_char]
+            line_start = text.rfind("\n", 0, span.start_char) + 1
+            labelled = text[min(line_start, sentence_of(span.doc, span.start).start_char) : span.end_char]
             lead = self.goal_rules.lead_in("GOAL", text, span.start_char) or self.goal_rules.heading("GOAL", span.doc, span.start_char)
             value: dict[str, Any] = {"measurable": self.goal_rules.is_measurable(labelled, lead)}
             if lead:

@@ -21,6 +21,7 @@ from spacy.tokens import Doc, Span
 
 from notes_nlp.extraction.extensions import candidates
 from notes_nlp.extraction.first_chars import compile_guarded
+from notes_nlp.extraction.numbers import expand
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import next_section_start, section_of
 from notes_nlp.extraction.text_index import note_text, sentences
@@ -54,7 +55,7 @@ class StatementRules:
                 content = compile_guarded(record["content"], re.IGNORECASE)
                 rules.sections.append((label, record["section"], content))
                 continue
-            pattern = compile_guarded(record["regex"], re.IGNORECASE)
+            pattern = compile_guarded(expand(record["regex"]), re.IGNORECASE)
             if kind == "cue":
                 rules.cues.setdefault(label, []).append((pattern, record["extent"]))
             elif kind == "block":
@@ -186,8 +187,8 @@ class StatementFinder:
                     end = text.find("\n", start)
                     end = len(text) if end < 0 else end
                     line = text[start:end].strip()
-                    if not line or line.endswith(":"):
-                        break
+                    if not line or line.endswith(":") or next_section_start(doc, start - 1) <= start + len(text[start:end]) - len(text[start:end].lstrip()):
+                        break  # a blank line, another lead-in or a new section ends the list
                     marker = _LIST_MARKER.match(text, start, end)
                     first = self._skip_labels(label, text, marker.end() if marker else start, end)
                     if not self._blocked(label, text, first, end) and self._has_content(label, text, first, end):
@@ -197,14 +198,22 @@ class StatementFinder:
 
     def _lead_in_ends(self, label: str, text: str) -> list[int]:
         """Where the lines that lead in a list of this label end: a lead-in ending with a colon,
-        or a heading alone on its line."""
+        a heading alone on its line, or a lead-in's label with words after it above a bulleted
+        list."""
         ends = []
         start = 0
         while start < len(text):
             end = text.find("\n", start)
             end = len(text) if end < 0 else end
             line = text[start:end].strip()
-            if (line.endswith(":") and self.rules.is_lead_in(label, line)) or self.rules.is_heading(label, line):
+            label_part = line[: line.find(":") + 1] if ":" in line else ""
+            bulleted = bool(_LIST_MARKER.match(text, end + 1)) if end < len(text) else False
+            if (
+                (line.endswith(":") and self.rules.is_lead_in(label, line))
+                or self.rules.is_heading(label, line)
+                # a label with a word of its own then a list ("PLAN / GOALS: 2x/wk x 6 wks." then "- Grip ...")
+                or (bulleted and label_part and self.rules.is_lead_in(label, label_part))
+            ):
                 ends.append(end)
             start = end + 1
         return ends
