@@ -31,6 +31,7 @@ _LEADING_HEADER = re.compile(r"(?:[A-Z][A-Za-z/ ]{0,24}|[A-Z]):[ \t]+")
 _TRIM = " \t\n\r-•*:.;,)_"
 # How far above a goal its list's lead-in may stand, and how long a line of a list may be.
 _LIST_MARKER = re.compile(r"[ \t]*(?:[-*•·◦▪>]|\(?\d{1,2}[.)]|\(?[a-zA-Z][.)]|#\d{1,2}[.:)]?)[ \t]+")
+_ENUMERATOR = re.compile(r"(?:(?<=\s)|^)\(?\d{1,2}[.)][ \t]+", re.MULTILINE)
 _LIST_LINES = 15
 _LIST_LINE_CHARS = 160
 _HEADING_SENTENCES = 6  # how many sentences above a goal its spoken heading may stand
@@ -164,6 +165,7 @@ class StatementFinder:
                 if not self._blocked(label, text, start, end) and not self.rules.is_heading(label, text[start:end].strip()):
                     found.append(_trimmed_span(doc, start, end, label))
         found += self._listed(doc, text)
+        found += self._enumerated(doc, text)
         for label, cues in self.rules.cues.items():
             for pattern, extent in cues:
                 for match in pattern.finditer(text):
@@ -194,6 +196,26 @@ class StatementFinder:
                     if not self._blocked(label, text, first, end) and self._has_content(label, text, first, end):
                         found.append(_trimmed_span(doc, first, end, label))
                     start = end + 1
+        return found
+
+    def _enumerated(self, doc: Doc, text: str) -> list[Span | None]:
+        """The items of a list written on its label's line ("Updated goals (next 4 wks): 1.
+        drive a full route ... 2. thoracic rotation 60 deg"): each numbered item is one."""
+        found: list[Span | None] = []
+        for label, cues in self.rules.cues.items():
+            for pattern, extent in cues:
+                if extent != "after-cue":
+                    continue
+                for match in pattern.finditer(text):
+                    line_end = text.find("\n", match.end())
+                    line_end = len(text) if line_end < 0 else line_end
+                    marks = list(_ENUMERATOR.finditer(text, match.end(), line_end))
+                    if not marks or marks[0].start() != match.end():
+                        continue
+                    for mark, following in zip(marks, [*marks[1:], None]):
+                        end = following.start() if following else line_end
+                        if not self._blocked(label, text, mark.end(), end) and self._has_content(label, text, mark.end(), end):
+                            found.append(_trimmed_span(doc, mark.end(), end, label))
         return found
 
     def _lead_in_ends(self, label: str, text: str) -> list[int]:
