@@ -18,7 +18,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from notes_nlp.extraction.extensions import SPANS_KEY, attributes
-from notes_nlp.labels import PERFORMED, STATUS_LABELS
+from notes_nlp.labels import NEGATED, PERFORMED, STATUS_LABELS
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import section_of
 from notes_nlp.extraction.text_index import Sentence, sentence_of
@@ -26,6 +26,7 @@ from notes_nlp.extraction.token_patterns import AnchoredMatcher
 
 FORWARD, BACKWARD, BIDIRECTIONAL = "forward", "backward", "bidirectional"
 PSEUDO, TERMINATE = "pseudo", "terminate"
+TECHNIQUES = frozenset({"MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE"})
 AFFIRMED = PERFORMED  # cues such as "performed", "today": the mention was done this visit
 
 
@@ -38,6 +39,7 @@ class ContextRule:
     not_sections: frozenset[str] = frozenset()
     targets: frozenset[str] = STATUS_LABELS
     ends: frozenset[str] | None = None  # terminate cues: the categories whose scopes they end
+    retracts: bool = False  # a negation about the visit: the technique was not done, wherever else named
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class ContextAnnotator:
             not_sections=frozenset(record.get("not_sections", ())),
             targets=frozenset(record["targets"]) if "targets" in record else STATUS_LABELS,
             ends=frozenset(record["ends"]) if "ends" in record else None,
+            retracts=record.get("retracts", False),
         )
         if "pattern" in record:
             patterns.append(record["pattern"])
@@ -122,7 +125,27 @@ class ContextAnnotator:
                 values["status"], values["cue"] = self.section_defaults[section][0], f"section: {section}"
             else:
                 values["status"] = PERFORMED
+        self._retract(spans, cues)
         return doc
+
+    @staticmethod
+    def _retract(spans: list[Span], cues: list[Cue]) -> None:
+        """A technique the note says was declined, held or not performed was not done this
+        visit: its mentions named performed before that statement (carried-forward text, the
+        line a late entry corrects) are negated too."""
+        retracting = {cue.text for cue in cues if cue.rule.retracts}
+        named = {id(span): " ".join(span.text.lower().split()) for span in spans if span.label_ in TECHNIQUES}
+        last: dict[str, Span] = {}  # the same words, not only the same technique: "STM" done, "IASTM deferred"
+        for span in spans:
+            if id(span) in named and attributes(span).get("status") in (PERFORMED, NEGATED):
+                last[named[id(span)]] = span
+        for words, final in last.items():
+            values = attributes(final)
+            if values.get("status") != NEGATED or values.get("cue") not in retracting:
+                continue
+            for span in spans:
+                if named.get(id(span)) == words and span.start < final.start and attributes(span).get("status") == PERFORMED:
+                    attributes(span).update(status=NEGATED, cue=f"later: {values['cue']}")
 
     @staticmethod
     def _nearest_cue(span: Span, cues: list[Cue], terminators: list[Cue]) -> Cue | None:
