@@ -52,6 +52,7 @@ _CLOCK = re.compile(r"(\d{1,2}):(\d{2})\s*(am|pm)?\s*(?:-|–|to|until)\s*(\d{1,
 _CODE = re.compile(r"(G0\d{3}|\d{5})")
 _MODIFIER = re.compile(r"-\s?([0-9A-Z]{2})\b")
 _UNCHECKED_BEFORE = re.compile(r"\[\s?\][ \t]*$")
+_CHECKED_BEFORE = re.compile(r"\[\s?[xX✓✔]\s?\][ \t]*$|[☑☒✓✔][ \t]*$")
 _CHECKBOX = re.compile(r"\[\s?[xX✓✔]?\s?\]")
 _ALONE_WORDS = 2
 _ITEM_LABEL = re.compile(r"[ \t>*•\-]*[A-Za-z][\w /&'().+-]{0,30}:")
@@ -127,6 +128,7 @@ class AttributeParser:
         self.measure_words = frozenset(settings["measure_words"])
         self.other_work = frozenset(settings["other_work"])
         self.total_words = frozenset(settings["total_words"])
+        self.purpose_words = frozenset(settings["purpose_words"])
         self.correction_cues = _cue_pattern(settings["correction_cues"])
         self.negating_words = _cue_pattern(settings["negating_words"])
         self.reference_cues = _cue_pattern(settings["reference_cues"])
@@ -180,7 +182,7 @@ class AttributeParser:
                     # a code named in passing ("(Dr. K adj 98940 same visit). 30'.") times less than the work named
                     sentence = [a for a in earlier if a.label_ != "BILLING"] or earlier
             if span.label_ in INTENT_LABELS:
-                attributes(span)["value"] = {"of": [_anchor_record(a) for a in _purpose_of(span, sentence, work)]}
+                attributes(span)["value"] = {"of": [_anchor_record(a) for a in _purpose_of(span, sentence, work)], "stated": self._stated(span)}
                 continue
             value = self._value(span, sentence, regions)
             if span.label_ == "CREDENTIAL" and value["role"] == "mentioned":
@@ -258,6 +260,21 @@ class AttributeParser:
             "correction": bool(self.correction_cues.search(text[bounds.start_char : bounds.end_char].lower())),
             "wrong": bool(re.search(rf"(?:{self.negating_words.pattern})\W*$", before)),
         }
+
+    def _stated(self, intent: Span) -> bool:
+        """Whether an intent is stated as a purpose ("for stress relief", "Purpose: relaxation")
+        rather than named in passing (a clinic's name, "cues for relaxation")."""
+        words = [t.lower_ for t in intent.doc[max(sentence_of(intent.doc, intent.start).start, intent.start - 3) : intent.start] if not t.is_space]
+        if any(word.strip(":") in self.purpose_words for word in words):
+            return True
+        # a ticked box under a purpose label ("purpose of session:" then "[x] relaxation")
+        text = note_text(intent.doc)
+        line_start = text.rfind("\n", 0, intent.start_char) + 1
+        above = text.rfind("\n", 0, max(line_start - 1, 0)) + 1
+        labels = text[above : intent.start_char].lower()
+        return bool(_CHECKED_BEFORE.search(text, line_start, intent.start_char)) and any(
+            word in labels for word in ("purpose", "goal", "reason", "intent", "focus", "aim")
+        )
 
     def _referenced(self, work: Span) -> bool:
         """Work named as what other work prepares for ("effleurage 9 min prior to MFR")."""

@@ -99,8 +99,9 @@ class NoteFacts:
     def purposes(self, code: str) -> list[dict[str, Any]]:
         """The purposes stated for a line's work: those stated for its techniques or its
         services ("effleurage 10 min to help her relax" speaks for 97124, not for the MLD beside
-        it). When the note ties no purpose to any work, all it states ("Purpose: stress
-        reduction", "wants to get back to the gym")."""
+        it). When the note ties no purpose to any work, those it states as purposes on their own
+        ("Purpose: stress reduction", "wants to get back to the gym"), not a clinic's name
+        ("... Chiropractic & Wellness")."""
         codes = set(FAMILY_OF_CODE) if self.single_muscle_work_code == code else {code}
         families = {FAMILY_OF_CODE[c] for c in codes}
 
@@ -111,7 +112,7 @@ class NoteFacts:
         stated_for = [i for i in intents if any(for_line(a) for a in (i["value"] or {}).get("of", []))]
         if stated_for or any((i["value"] or {}).get("of") for i in intents):
             return stated_for
-        return intents
+        return [i for i in intents if i["label"] == "INTENT_FUNCTIONAL" or (i["value"] or {}).get("stated")]
 
     def performer(self, code: str) -> tuple[str | None, list[dict[str, Any]]]:
         """Who did the work of a line: a performer named in the text for that work counts
