@@ -42,6 +42,7 @@ COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
     "MEASURE": "number",
 }
 INTENT_LABELS = ("INTENT_RELAXATION", "INTENT_FUNCTIONAL")
+AT_THE_END = "at the end"  # a credential on a note's last lines, signer unless it sits beside work
 LAY_PERFORMER = "CAREGIVER"  # the canonical credential of a relative or caregiver
 # A veto label removes the mentions of these labels that it overlaps ("trigger point injection",
 # "contract-relax").
@@ -185,8 +186,10 @@ class AttributeParser:
                 attributes(span)["value"] = {"of": [_anchor_record(a) for a in _purpose_of(span, sentence, work)], "stated": self._stated(span)}
                 continue
             value = self._value(span, sentence, regions)
-            if span.label_ == "CREDENTIAL" and value["role"] == "mentioned":
-                value["role"] = self._implicit_role(span, sentence)
+            if span.label_ == "CREDENTIAL" and value["role"] in ("mentioned", AT_THE_END):
+                implicit = self._implicit_role(span, sentence)
+                # a credential on the last lines with no work beside it signs the note
+                value["role"] = "signer" if value["role"] == AT_THE_END and implicit == "mentioned" else implicit
             attributes(span)["value"] = value
         for sentence in by_sentence.values():
             credentials = [(s, attributes(s)["value"]) for s in sentence if s.label_ == "CREDENTIAL"]
@@ -324,7 +327,7 @@ class AttributeParser:
         if self.signer_cues.search(before) or self.signer_cues.search(after):
             return "signer"
         if text.count("\n", span.end_char) <= 1:
-            return "signer"
+            return AT_THE_END
         return "mentioned"
 
 

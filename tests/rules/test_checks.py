@@ -184,3 +184,76 @@ def test_long_duration_after_visits_without_progress(nlp):
     visit = "MFR to lumbar paraspinals 10 min. Pain 5/10."
     lines = chart_lines(nlp, [(evaluation, [{"code": "97140"}])] + [(visit, [{"code": "97140"}])] * 3)
     assert ["long-duration" in rules(line) for line in lines] == [False, False, False, True]
+
+
+@pytest.fixture(scope="module")
+def judge_lines(nlp):
+    def run(text: str, billed: list[dict], credential: str = "PT", payer: str = "cms"):
+        record = {"note_id": "t", "text": text, "billed": billed, "provider_credential": credential}
+        return judge_note(NoteFacts.build(record, entity_records(nlp(text))), load_profile(payer))
+
+    return run
+
+
+GOAL = "Goal: walk 1 mile without pain in 4 wks."
+
+
+def test_relaxation_only_judges_the_purposes_of_the_line_s_own_work(judge_lines):
+    text = (
+        "Dx: I97.2 lymphedema. Girth 25 cm. Tx: MLD R UE 38 min. Effleurage posterior trunk -- 10 min -- to increase "
+        "circulation and help her relax. Goals (by 2/20): R girth 24 cm, lift 10-lb basket w/o heaviness."
+    )
+    mld, massage = judge_lines(text, [{"code": "97140", "units": 2}, {"code": "97124", "units": 1}])
+    assert "relaxation-only" not in rules(mld)
+    assert "relaxation-only" in rules(massage)
+
+
+def test_relaxation_only_is_not_rescued_by_goals_set_for_other_work(judge):
+    text = f"Swedish massage to upper back 25 min for stress relief and to improve sleep. {GOAL}"
+    assert "relaxation-only" in rules(judge(text, [{"code": "97124", "units": 2}]))
+
+
+def test_relaxation_beside_a_deficit_is_no_relaxation_only(judge):
+    text = f"Effleurage R rhomboids 10 min to decrease spasm (pt also finds it relaxing). {GOAL}"
+    assert "relaxation-only" not in rules(judge(text, [{"code": "97124", "units": 1}]))
+
+
+def test_a_clinic_name_is_no_purpose(judge):
+    text = f"Pinecrest Chiropractic & Wellness\nSTM R QL 12 min. {GOAL}"
+    assert "relaxation-only" not in rules(judge(text, [{"code": "97140", "units": 1}]))
+
+
+def test_performer_named_beside_the_work(judge):
+    text = f"Manual: IASTM R ITB 12 min - D. Ko, ATC, under PT supervision. {GOAL}"
+    assert "provider-not-covered" in rules(judge(text, [{"code": "97140", "units": 1}], payer="commercial-strict"))
+
+
+def test_performer_of_planned_work_did_none_of_this_visit(judge):
+    text = f"MFR R QL 12 min. {GOAL}\nPlan: staff LMT may perform STM under PT supervision next visit."
+    assert "provider-not-covered" not in rules(judge(text, [{"code": "97140", "units": 1}], payer="commercial-strict"))
+
+
+def test_a_relative_guided_by_the_therapist_performs(judge):
+    text = f"Telehealth. PT coached husband step by step through the MLD sequence on the L UE, 25 min. {GOAL}"
+    assert "provider-not-covered" in rules(judge(text, [{"code": "97140", "units": 2}], payer="commercial-strict"))
+
+
+def test_a_later_retraction_negates_the_technique(judge):
+    text = f"Tx: MFR L upper trapezius 12 min. {GOAL}\nLATE ENTRY: correction, MFR was not performed, pt declined."
+    assert "technique-missing" in rules(judge(text, [{"code": "97140", "units": 1}]))
+
+
+def test_minutes_of_one_piece_of_work_are_not_summed_with_its_parts(judge_lines):
+    text = f"Ther ex 25' - bike 8', step ups, TKE\nManual 7' - patellar mobs sup/inf\n{GOAL}"
+    [line] = judge_lines(text, [{"code": "97110", "units": 1}, {"code": "97140", "units": 1}])
+    assert "units-exceed-time" in rules(line)  # 32 min = 2 units: 97110 one full, the leftover to 97110 (10 vs 7)
+
+
+def test_an_addendum_corrects_the_minutes(judge):
+    text = f"Session: effleurage + petrissage R ITB 25 min to relieve spasm. {GOAL}\nADDENDUM: time corrected, hands-on massage was 12 min, not 25 min."
+    assert "units-exceed-time" in rules(judge(text, [{"code": "97124", "units": 2}]))
+
+
+def test_the_only_timed_work_takes_the_session_total(judge):
+    text = f"Session time: 10:00 - 10:28 (28 min)\n  - effleurage lumbar paraspinals to relieve spasm\n  - cross-fiber friction R ITB x 4 min\n{GOAL}"
+    assert "units-exceed-time" not in rules(judge(text, [{"code": "97124", "units": 2}]))
