@@ -44,7 +44,8 @@ def compile_headers(rules: Iterable[dict]) -> tuple[re.Pattern[str], dict[str, s
         rf"(?:^|(?<=[\s.;|]))[ \t>*•\-]*(?:\d[.)]\s*)?"
         rf"(?:(?P<h>(?i:{words}))\b(?:[ \t]+[^:\n.;]{{0,20}}?)?|(?P<letter>[{singles}]))[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*:(?!\d)"
         rf"|^[ \t]*(?P<line>(?i:{words}))[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*$"
-        rf"|^[ \t>*•\-]*(?P<other>[A-Z][A-Za-z/'\- ]{{1,30}}?)[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*:(?!\d)",
+        rf"|^[ \t>*•\-]*(?P<other>[A-Z][A-Za-z/'\- ]{{1,30}}?)[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*:(?!\d)"
+        rf"|(?:^|(?<=[\s.]))(?P<spoken>(?i:{words}))[ \t]+(?i:colon)\b",
         re.MULTILINE,
     )
     return pattern, by_header
@@ -84,7 +85,7 @@ class SectionDetector:
         starts: list[tuple[int, str]] = []
         in_block = False
         for match in self.pattern.finditer(text):
-            group = next(name for name in ("h", "letter", "line", "other") if match.group(name))
+            group = next(name for name in ("h", "letter", "line", "other", "spoken") if match.group(name))
             header = match.group(group)
             if group == "other":
                 if in_block:

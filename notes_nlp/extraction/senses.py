@@ -65,6 +65,7 @@ class SenseRules:
         self.ambiguous = frozenset(data["ambiguous"])
         self.other_senses = _alternation(data["other_senses"])
         self.document_senses = {word: _alternation(cues) for word, cues in data["document_senses"].items()}
+        self.near_senses = {word: _alternation(cues) for word, cues in data["near_senses"].items()}
         self.other_documents = [re.compile(header, re.IGNORECASE) for header in data["other_documents"]]
         self.other_document_headers = int(data["other_document_headers"])
 
@@ -104,7 +105,8 @@ class SenseRules:
         start = doc[max(bounds.start, span.start - self.window)].idx
         last = doc[min(bounds.end, span.end + self.window) - 1]
         text = note_text(doc)
-        if self.other_senses.search(text, start, last.idx + len(last)):
+        near = self.near_senses.get(" ".join(span.text.lower().split()))
+        if self.other_senses.search(text, start, last.idx + len(last)) or (near and near.search(text, start, last.idx + len(last))):
             return False
         if _CHECKED.search(text, max(0, span.start_char - 6), span.start_char):
             return True  # "[x] MET" in a template: a box ticked for work done
