@@ -107,8 +107,7 @@ class SenseRules:
         text = note_text(doc)
         near = self.near_senses.get(" ".join(span.text.lower().split()))
         line_start = text.rfind("\n", 0, span.start_char) + 1
-        line_end = text.find("\n", span.end_char)
-        if self.other_senses.search(text, start, last.idx + len(last)) or (near and near.search(text, line_start, len(text) if line_end < 0 else line_end)):
+        if self.other_senses.search(text, start, last.idx + len(last)) or (near and near.search(text, line_start, span.start_char)):
             return False
         if _CHECKED.search(text, max(0, span.start_char - 6), span.start_char):
             return True  # "[x] MET" in a template: a box ticked for work done
