@@ -148,6 +148,17 @@ def test_resume_without_digests_is_refused(tmp_path):
         resumed(source, output)
 
 
+def test_a_chunk_shows_no_note_text():
+    """An engine's workers log the arguments of a failed task: a chunk's repr has no note in it."""
+    the_plan = batch.plan(FIXTURES / "mixed_records.jsonl")
+    try:
+        for chunk in batch.chunks(the_plan, RULES_ONLY, 0, 4):
+            assert "text" not in repr(chunk) and "envelopes" not in repr(chunk)
+            assert len(batch.score_chunk(chunk)) == chunk.count
+    finally:
+        the_plan.close()
+
+
 def test_the_spool_has_no_name(tmp_path):
     """The spool holds every note's text: it is unlinked as soon as it is opened, so nothing is
     left of it after a crash or kill -9."""
