@@ -381,7 +381,7 @@ def _labeled_records(source: Path, split: Optional[str]) -> list[dict]:
 @app.command()
 def train(
     corpus: Path = typer.Argument(..., help="A corpus folder (fits on its train split, sets the at_risk threshold on dev) or a labeled JSONL/CSV file."),
-    output: Path = typer.Option(..., "-o", "--output", help="Model directory to write (model.joblib, meta.json, card.md)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Model directory to write (model.json: the fitted parameters as data; meta.json; card.md)."),
     seed: int = typer.Option(0, help="Random seed; the same data and seed give the same model."),
     text_features: bool = typer.Option(
         False, "--text-features",
@@ -406,7 +406,7 @@ def train(
     pipeline, meta, report = train_model(data, dev, seed, training, text_features)
     save_model(pipeline, meta, output, model_card(meta, report))
     typer.echo(report)
-    typer.echo(f"wrote {output}/model.joblib, meta.json, card.md")
+    typer.echo(f"wrote {output}/model.json, meta.json, card.md")
 
 
 @app.command()

@@ -21,7 +21,6 @@ from notes_nlp.io.records import MAX_TEXT_CHARS, check_record, note_id_of
 from notes_nlp.judge import NoteJudgement, judge_records
 from notes_nlp.model.features import line_example
 from notes_nlp.model.persist import Model
-from notes_nlp.model.train import supported_probability
 from notes_nlp.rules.findings import LineJudgement
 from notes_nlp.rules.profiles import PayerProfile, bundled_profile
 
@@ -135,5 +134,5 @@ def _probabilities(notes: list[NoteJudgement], records: list[Any], model: Model 
     if model is None:
         return [[None] * len(note.lines) for note in notes]
     examples = [line_example(note, line, record["text"]) for note, record in zip(notes, records) for line in note.lines]
-    flat = iter(supported_probability(model.pipeline, examples).tolist() if examples else [])
+    flat = iter(model.probability(examples).tolist() if examples else [])
     return [[next(flat) for _ in note.lines] for note in notes]
