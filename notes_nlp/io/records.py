@@ -32,7 +32,9 @@ from notes_nlp.io.values import loads, unpaired_surrogate, value_problem
 MAX_TEXT_CHARS = 200_000
 MAX_ID_CHARS = 200
 MAX_CREDENTIAL_CHARS = 20
-_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f]"
+"""A character a text must hold at least one of: not a blank, not a control character (NUL)."""
+_VISIBLE = re.compile(VISIBLE)
 _UTF8 = ("utf-8", "utf-8-sig")
 _DELIMITERS = ",;\t"
 _REQUIRED_COLUMNS = ("note_id", "text")
@@ -98,8 +100,8 @@ def _text(record: dict[str, Any], max_chars: int) -> str | None:
         return "empty text"
     if len(text) > max_chars:
         return f"text has {len(text):,} characters, over the limit of {max_chars:,}"
-    if not _LETTER_OR_DIGIT.search(text):
-        return "text has no letter or digit (only punctuation, control characters or NUL)"
+    if not _VISIBLE.search(text):
+        return "text has only blanks and control characters (NUL, for one): nothing to read"
     return None
 
 

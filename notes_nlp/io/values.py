@@ -92,8 +92,22 @@ def value_problem(value: Any) -> str | None:
     """``"<field>: <what is wrong>"`` for the first value of a parsed record that the pipeline
     cannot take, or None. Also for records built in Python (``notes_nlp.score``), whose floats
     may be inf or nan and whose strings may hold surrogates."""
-    found = _problem(value, "", 0)
-    return None if found is None else f"{_clipped(found[0]) or 'record'}: {found[1]}"
+    found = find_problem(value)
+    return None if found is None else f"{field_path(found[0]) or 'record'}: {found[1]}"
+
+
+def find_problem(value: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """Where (keys and indices) and what the first such value is, or None."""
+    return _problem(value, (), 0)
+
+
+def field_path(where: tuple[str | int, ...]) -> str:
+    """``("billed", 0, "units")`` → ``billed[0].units``, short enough for a message (a record
+    nested 900 deep has a long path, a key may be long)."""
+    path = ""
+    for part in where:
+        path += f"[{part}]" if isinstance(part, int) else (f".{_clipped(part)}" if path else _clipped(part))
+    return _clipped(path)
 
 
 def unpaired_surrogate(text: str) -> str | None:
@@ -104,33 +118,26 @@ def unpaired_surrogate(text: str) -> str | None:
     return found.group() if found else None
 
 
-def _problem(value: Any, path: str, depth: int) -> tuple[str, str] | None:
+def _problem(value: Any, where: tuple[str | int, ...], depth: int) -> tuple[tuple[str | int, ...], str] | None:
     if isinstance(value, str):
         surrogate = unpaired_surrogate(value)
-        return None if surrogate is None else (path, _surrogate_message(surrogate))
+        return None if surrogate is None else (where, _surrogate_message(surrogate))
     if isinstance(value, OutOfRange):
-        return path, f"{value.text} is not a number that can be read (finite, at most 4,300 digits)"
+        return where, f"{value.text} is not a number that can be read (finite, at most 4,300 digits)"
     if isinstance(value, float) and not math.isfinite(value):
-        return path, f"{value!r} is not a finite number"
+        return where, f"{value!r} is not a finite number"
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-        return path, "a number of 4,300 digits or more"
+        return where, "a number of 4,300 digits or more"
     if not isinstance(value, (dict, list)):
         return None
     if depth >= MAX_DEPTH:
-        return path, f"nested more than {MAX_DEPTH} levels deep"
+        return where, f"nested more than {MAX_DEPTH} levels deep"
     for key, item in value.items() if isinstance(value, dict) else enumerate(value):
         if isinstance(key, str) and (surrogate := unpaired_surrogate(key)):
-            return path, f"a key is {_surrogate_message(surrogate)}"
-        if found := _problem(item, _joined(path, key), depth + 1):
+            return where, f"a key is {_surrogate_message(surrogate)}"
+        if found := _problem(item, (*where, key if isinstance(value, list) else str(key)), depth + 1):
             return found
     return None
-
-
-def _joined(path: str, key: Any) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    name = _clipped(str(key))
-    return f"{path}.{name}" if path else name
 
 
 def _surrogate_message(surrogate: str) -> str:
