@@ -242,6 +242,30 @@ def test_an_idle_keep_alive_connection_is_closed_and_connections_past_the_cap_at
     assert call(limited, "GET", "/healthz", token=None)[0] == 200, "and the server answers once they go"
 
 
+@pytest.mark.slow
+def test_the_abuse_script_runs_briefly(limited):
+    """The script's figures, on a short run against the server with small limits (how fast the
+    server answered is the script's own verdict, not this test's)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "abuse.py"), "--url", f"http://127.0.0.1:{limited}", "--seconds", "3",
+         "--slow", "3", "--idle", "3", "--big", "1"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "NOTES_NLP_TOKEN": TOKEN},
+    )
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert result.returncode == (0 if figures["answered_within_1s_throughout"] else 1), result.stderr
+    assert figures["healthz"]["probes"] > 0 and figures["check"]["probes"] > 0
+    assert not figures["healthz"]["not_200"] and not figures["check"]["not_200"]
+    let_go = figures["abusers_let_go"]
+    assert let_go.get("big: answered 431 Request Header Fields Too Large") and let_go.get("slow: answered 408 Request Timeout")
+    assert let_go.get("idle: closed by the server")
+
+
+def test_the_abuse_script_only_targets_loopback():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "abuse.py"), "--url", "http://192.0.2.1:8000"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "loopback" in result.stderr
+
+
 def test_the_load_test_script_only_targets_loopback():
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "load_test.py"), "--url", "http://192.0.2.1:8000", "--requests", "1"],
