@@ -116,5 +116,5 @@ def test_a_file_with_a_lone_surrogate_escape_loses_no_record(tmp_path):
 
 def test_a_payer_that_is_not_a_name_is_that_records_error(nlp, model, samples):
     out = score([{**samples[0], "note_id": "p", "payer": True}, samples[0]], model, nlp)
-    assert out[0]["error"] == "payer must be a string (a payer profile's name), got bool"
+    assert out[0]["error"] == "payer must be a string (a payer profile's name), got true"
     assert out[1]["error"] is None

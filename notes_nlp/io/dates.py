@@ -12,6 +12,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from notes_nlp.io.values import json_kind
+
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 FORMATS = "YYYY-MM-DD or M/D/YYYY"
@@ -23,7 +25,7 @@ def parse_date(value: Any) -> dt.date | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValueError(f"date must be a string ({FORMATS}), got {type(value).__name__}")
+        raise ValueError(f"date must be a string ({FORMATS}), got {json_kind(value)}")
     text = value.strip()
     if iso := _ISO.fullmatch(text):
         year, month, day = iso.groups()

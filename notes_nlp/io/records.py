@@ -27,7 +27,7 @@ from typing import IO, Any, Iterator
 
 from notes_nlp.io.billed import parse_billed
 from notes_nlp.io.dates import parse_date
-from notes_nlp.io.values import loads, unpaired_surrogate, value_problem
+from notes_nlp.io.values import json_kind, loads, unpaired_surrogate, value_problem
 
 MAX_TEXT_CHARS = 200_000
 MAX_ID_CHARS = 200
@@ -71,7 +71,7 @@ def note_id_of(record: Any) -> str | None:
 def check_record(record: Any, max_chars: int = MAX_TEXT_CHARS) -> str | None:
     """What is wrong with a parsed record, naming the field, or None."""
     if not isinstance(record, dict):
-        return f"expected a JSON object, got {type(record).__name__}"
+        return f"expected a JSON object, got {json_kind(record)}"
     return value_problem(record) or _note_id(record) or _text(record, max_chars) or _other_fields(record)
 
 
@@ -86,7 +86,7 @@ def _identifier(record: dict[str, Any], field: str) -> str | None:
     object would otherwise be output as its Python repr."""
     value = record[field]
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return f"{field} must be a string or a number, got {type(value).__name__}"
+        return f"{field} must be a string or a whole number, got {json_kind(value)}"
     if len(str(value)) > MAX_ID_CHARS:
         return f"{field} has {len(str(value)):,} characters, over the limit of {MAX_ID_CHARS}"
     return None
@@ -95,7 +95,7 @@ def _identifier(record: dict[str, Any], field: str) -> str | None:
 def _text(record: dict[str, Any], max_chars: int) -> str | None:
     text = record.get("text")
     if not isinstance(text, str):
-        return "missing text" if text is None else f"text must be a string, got {type(text).__name__}"
+        return "missing text" if text is None else f"text must be a string, got {json_kind(text)}"
     if not text.strip():
         return "empty text"
     if len(text) > max_chars:
@@ -117,12 +117,12 @@ def _other_fields(record: dict[str, Any]) -> str | None:
         return f"provider_credential must be a credential such as DC or PT (a string of at most {MAX_CREDENTIAL_CHARS} characters), got {_kind(credential)}"
     payer = record.get("payer")
     if payer is not None and not isinstance(payer, str):
-        return f"payer must be a string (a payer profile's name), got {type(payer).__name__}"
+        return f"payer must be a string (a payer profile's name), got {json_kind(payer)}"
     return None
 
 
 def _kind(value: Any) -> str:
-    return f"{len(value):,} characters" if isinstance(value, str) else type(value).__name__
+    return f"{len(value):,} characters" if isinstance(value, str) else json_kind(value)
 
 
 def chart_key(record: dict[str, Any]) -> str | None:
@@ -218,11 +218,23 @@ def _checked(line_no: int, record: Any, max_chars: int, error: str | None = None
 
 class _Lines:
     """A CSV text's physical lines for ``csv.reader``: counted, so that each record says on which
-    lines it lies, and bounded: a line over ``limit`` characters is skipped to its end (with
-    LineTooLong, which the reader passes on) rather than held in memory."""
+    lines it lies, with the quotes of the record being read (a record's lines hold an even
+    number: an odd one is a quoted field still open), and bounded: a line over ``limit``
+    characters is skipped to its end (with LineTooLong, which the reader passes on) rather
+    than held in memory."""
 
     def __init__(self, text: IO[str], limit: int) -> None:
-        self.text, self.limit, self.number = text, limit, 0
+        self.text, self.limit, self.number, self.quotes = text, limit, 0, 0
+
+    def skip_open_field(self) -> None:
+        """After a field cut at the size limit: the lines up to where its quoted field closes
+        belong to its record, not to the records after it. (After a stray quote the count says
+        nothing: reading goes on at the next line, as ``csv`` does.)"""
+        try:
+            while self.quotes % 2:
+                next(self)
+        except (StopIteration, LineTooLong):
+            pass
 
     def __iter__(self) -> "_Lines":
         return self
@@ -235,6 +247,7 @@ class _Lines:
         if len(line) == self.limit and not line.endswith(("\n", "\r")):
             _skip_line(self.text, self.limit, "\n")
             raise LineTooLong(self.number, self.limit, "characters")
+        self.quotes += line.count('"')
         return line
 
 
@@ -263,12 +276,14 @@ def _csv_records(lines: _Lines, encoding: str, max_chars: int) -> Iterator[Input
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     done = lines.number
     while True:
-        start = done + 1
+        start, lines.quotes = done + 1, 0
         try:
             row = next(reader)
         except StopIteration:
             return
         except (csv.Error, LineTooLong) as exc:
+            if _too_long(exc):
+                lines.skip_open_field()  # a field cut at the limit, not a stray quote: its lines are its record's
             yield InputRecord(start, None, _unreadable(exc, start, lines.number, max_chars))
             done = lines.number
             continue
@@ -295,11 +310,15 @@ def _header(line: str) -> tuple[str, list[str]]:
     return max(candidates, key=lambda candidate: len(candidate[1]))
 
 
+def _too_long(exc: Exception) -> bool:
+    return isinstance(exc, csv.Error) and "field larger than field limit" in str(exc)
+
+
 def _unreadable(exc: Exception, start: int, end: int, max_chars: int) -> str:
     if isinstance(exc, LineTooLong):
         return str(exc)
     where = f"line {start}" if start == end else f"lines {start}-{end}"
-    if "field larger than field limit" in str(exc):
+    if _too_long(exc):
         return f"line {start}: a field over {max(max_chars, MAX_TEXT_CHARS):,} characters, on {where} (the text is limited by --max-chars)"
     return (f"line {start}: cannot read the CSV record on {where} ({exc}): an unbalanced quote? A field that holds "
             'a quote must be quoted, each quote inside written twice ("")')

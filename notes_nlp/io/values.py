@@ -88,6 +88,19 @@ def _float(text: str) -> float | OutOfRange:
     return value if math.isfinite(value) else OutOfRange(text)
 
 
+def json_kind(value: Any) -> str:
+    """What JSON calls a value's type, for messages: "array", not Python's "list"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float, OutOfRange)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an object" if isinstance(value, dict) else "an array" if isinstance(value, list) else type(value).__name__
+
+
 def value_problem(value: Any) -> str | None:
     """``"<field>: <what is wrong>"`` for the first value of a parsed record that the pipeline
     cannot take, or None. Also for records built in Python (``notes_nlp.score``), whose floats

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from notes_nlp.io.values import loads
+from notes_nlp.io.values import json_kind, loads
 from notes_nlp.model.fitted import BadModelData, FittedModel
 
 MODEL_FILE = "model.json"
@@ -142,7 +142,7 @@ def check_meta(meta: Any, path: Path) -> dict[str, Any]:
 
 def _meta_problem(meta: Any) -> str | None:
     if not isinstance(meta, dict):
-        return f"must be a JSON object, got {type(meta).__name__}"
+        return f"must be a JSON object, got {json_kind(meta)}"
     if not isinstance(meta.get("sha256"), str) or not _SHA256.fullmatch(meta["sha256"]):
         return "sha256 must be the 64 hex digits of model.json's sha256"
     versions = meta.get("versions")

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from notes_nlp.io.values import json_kind
+
 _CODE = re.compile(r"^(?:\d{5}|[A-V]\d{4})$")
 _MODIFIER = re.compile(r"^[0-9A-Z]{2}$")
 MAX_UNITS = 24
@@ -77,5 +79,5 @@ def parse_line(index: int, raw: Any) -> BilledLine:
 
 def parse_lines(raw: Any) -> list[BilledLine]:
     if not isinstance(raw, list):
-        raise ValueError(f"billed must be a list of lines, got {type(raw).__name__}")
+        raise ValueError(f"billed must be a list of lines, got {json_kind(raw)}")
     return [parse_line(index, line) for index, line in enumerate(raw)]

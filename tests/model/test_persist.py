@@ -93,7 +93,7 @@ def test_a_folder_without_a_model_says_how_to_make_one(tmp_path):
 @pytest.mark.parametrize("meta, says", [
     (b"", "the file is empty"),
     (b"\xff\xfe{}", "not UTF-8"),
-    (b"[1, 2]", "must be a JSON object, got list"),
+    (b"[1, 2]", "must be a JSON object, got an array"),
     (b'{"sha256": 5}', "sha256 must be the 64 hex digits"),
     ("{sha}", "versions must be an object"),
     ('{sha, "versions": "1.9.1"}', "versions must be an object"),
