@@ -261,7 +261,10 @@ def serve(
     """The HTTP service: JSON API (/v1/score, /v1/check, /healthz, /docs) and CDS Hooks (/cds-services).
 
     Environment: NOTES_NLP_TOKEN (a bearer token every route but /healthz then requires),
-    NOTES_NLP_MAX_BODY_BYTES (request size limit, default 1 MiB).
+    NOTES_NLP_MAX_BODY_BYTES (request size limit, default 1 MiB) and the other limits:
+    NOTES_NLP_BODY_TIMEOUT_SECONDS (30), NOTES_NLP_MAX_HEADER_BYTES (16384),
+    NOTES_NLP_HEADER_TIMEOUT_SECONDS (10), NOTES_NLP_KEEP_ALIVE_SECONDS (5),
+    NOTES_NLP_MAX_CONNECTIONS (1000).
     """
     try:
         from notes_nlp.service.server import serve as run_server

@@ -2,8 +2,9 @@
 
 Notes sharing a ``chart_id`` are read together in date order (the parsed
 date: ``3/2/2026`` is before ``2026-03-09``), so goals set in a plan of care
-count for later visits and progress is judged across visits. Results come back in input order, one per record; a record whose
-billed lines cannot be read gets an ``error`` instead of lines.
+count for later visits and progress is judged across visits. Results come
+back in input order, one per record; a record whose billed lines cannot be
+read gets an ``error`` instead of lines.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def load_model(folder: str | Path | None = None) -> Model:
         )
     if not meta_path.is_file() or not model_path.is_file():
         raise ModelError(f"{folder}: not a model directory (needs {MODEL_FILE} and {META_FILE}); build one with `notes-nlp train` or `make model`")
-    meta = check_meta(_json_file(meta_path), meta_path)
+    meta = _checked_meta(_json_file(meta_path), meta_path)
     data = model_path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != meta["sha256"]:
@@ -132,7 +132,7 @@ def _parsed(data: bytes, path: Path) -> Any:
         raise ModelError(f"{path}: not valid JSON ({exc}); restore it or retrain with `notes-nlp train`") from None
 
 
-def check_meta(meta: Any, path: Path) -> dict[str, Any]:
+def _checked_meta(meta: Any, path: Path) -> dict[str, Any]:
     """The fields of meta.json that loading, scoring and the service read, checked."""
     problem = _meta_problem(meta)
     if problem:
