@@ -53,9 +53,10 @@ def test_the_jsonl_reader_yields_one_record_per_line_and_never_raises(lines, bom
 
 
 @SETTINGS
-@given(st.text(max_size=300), st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "latin-1"]))
-def test_the_csv_reader_never_raises_and_says_where_each_error_is(text, encoding):
-    data = ("note_id,text,billed\n" + text).encode(encoding, "replace")
+@given(st.sampled_from(["note_id,text,billed\n", "note_id;text\n", ""]), st.text(max_size=300),
+       st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "latin-1"]))
+def test_the_csv_reader_never_raises_and_says_where_each_error_is(header, text, encoding):
+    data = (header + text).encode(encoding, "replace")
     lines = [item.line for item in read_csv(io.BytesIO(data))]
     assert lines == sorted(set(lines)), "records in order, one per starting line"
     for item in read_csv(io.BytesIO(data)):
