@@ -36,6 +36,7 @@ VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f]"
 """A character a text must hold at least one of: not a blank, not a control character (NUL)."""
 _VISIBLE = re.compile(VISIBLE)
 _UTF8 = ("utf-8", "utf-8-sig")
+_JSON_BLANKS = " \t\r\n"
 _DELIMITERS = ",;\t"
 _REQUIRED_COLUMNS = ("note_id", "text")
 
@@ -140,11 +141,16 @@ def sniff_encoding(stream: IO[bytes]) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if len(head) == 4 and head[1] == head[3] == 0 and head[0] and head[2]:
+    if len(head) == 4 and head[1] == head[3] == 0 and _printable(head[0], head[2]):
         return "utf-16-le"
-    if len(head) == 4 and head[0] == head[2] == 0 and head[1] and head[3]:
+    if len(head) == 4 and head[0] == head[2] == 0 and _printable(head[1], head[3]):
         return "utf-16-be"
     return "utf-8"
+
+
+def _printable(*codes: int) -> bool:
+    """ASCII a file starts with (`{"`, a header's letters), as UTF-16 writes it with zero bytes."""
+    return all(0x20 <= code < 0x7F for code in codes)
 
 
 def _buffered(stream: IO[bytes]) -> IO[bytes]:
@@ -159,7 +165,7 @@ def read_jsonl(stream: IO[bytes], max_chars: int = MAX_TEXT_CHARS) -> Iterator[I
     for line_no, line in lines:
         if isinstance(line, Exception):
             yield InputRecord(line_no, None, str(line))
-        elif line.strip():
+        elif line.strip(_JSON_BLANKS):  # a line of other blanks (a form feed, \x1c) is an error, not nothing
             yield _json_record(line_no, line, max_chars)
 
 
