@@ -231,8 +231,11 @@ def check(
     from notes_nlp.model.persist import ModelError, load_model
     from notes_nlp.scoring import score as score_records
 
+    from notes_nlp.io.records import encoding_of
+
     try:
-        raw = (sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()).decode("utf-8")
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        raw = data.decode(encoding_of(data))  # a byte-order mark (an editor's UTF-8, or UTF-16) is read, not kept
     except FileNotFoundError:
         fail(f"file not found: {source}")
     except UnicodeDecodeError as exc:

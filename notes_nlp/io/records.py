@@ -134,9 +134,14 @@ def chart_key(record: dict[str, Any]) -> str | None:
 
 
 def sniff_encoding(stream: IO[bytes]) -> str:
-    """The file's encoding, from its first bytes (without consuming them): a UTF-8 or UTF-16
-    byte-order mark, or the zero bytes of UTF-16 text that has none; else UTF-8."""
-    head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
+    """The file's encoding, from its first bytes, without consuming them."""
+    return encoding_of(stream.peek(4)[:4] if hasattr(stream, "peek") else b"")
+
+
+def encoding_of(head: bytes) -> str:
+    """The encoding a text's first bytes show: a UTF-8 or UTF-16 byte-order mark, or the zero
+    bytes of UTF-16 text that has none; else UTF-8."""
+    head = head[:4]
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
