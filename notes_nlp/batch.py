@@ -1,34 +1,44 @@
 """The batch job: score a file of notes of any size, in input order, nothing lost.
 
 Pass 1 (:func:`plan`) reads the input once (JSONL, CSV or stdin) into a
-spool file of envelopes ``{"line", "record", "error"}`` and keeps, per record,
-only where its envelope starts and which chart it belongs to; a repeated
-``note_id`` becomes an error there. Pass 2 scores chunks of consecutive
-records. A chunk re-reads by offset the other notes of the charts it touches,
-so a chart is judged whole whatever the chunk size, and chunks are
-independent: an engine (:func:`local_engine`'s N processes, or a Dask cluster)
-scores them, each process loading the pipeline and the model once, and the
-writer emits their lines in input order. ``resume`` counts the complete lines
-already written and starts after them.
+spool of envelopes ``{"line", "record", "error"}`` and keeps, per record,
+only where its envelope starts, its digest and which chart it belongs to; a
+repeated ``note_id`` becomes an error there. The spool is an unnamed
+temporary file, unlinked as soon as it is opened: the note text it holds
+never outlives the process, even one killed with ``kill -9``. Pass 2 scores
+chunks of consecutive records: each :class:`Chunk` carries its envelopes and
+those of the other notes of the charts it touches, so a chart is judged whole
+whatever the chunk size, and chunks are independent: an engine
+(:func:`local_engine`'s N processes, or a Dask cluster) scores them, each
+process loading the pipeline and the model once, and the writer emits their
+lines in input order.
+
+Beside an output file, the run writes ``<output>.digests``: one line per
+output record, the digest of the input record it was scored from (no note
+text). ``--resume`` (:func:`resume_point`) keeps the complete records an
+interrupted run wrote only when each is this input's record (its note_id and
+digest), and refuses otherwise.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import IO, Any, Callable, Generator, Iterator
 
-from notes_nlp.io.records import MAX_TEXT_CHARS, chart_key, read_records
+from notes_nlp.io.records import MAX_TEXT_CHARS, chart_key, note_id_of, read_records
 from notes_nlp.scoring import error_record
 
 CHUNK_SIZE = 32
+IN_FLIGHT_PER_WORKER = 2
+DIGEST_BYTES = 16
+DIGESTS_SUFFIX = ".digests"
 
 
 @dataclass(frozen=True)
@@ -38,19 +48,40 @@ class Options:
     model: str | None = None  # a model directory; None for the default
     rules_only: bool = False
     payer_file: str | None = None
+    max_chars: int = MAX_TEXT_CHARS
 
 
 @dataclass
 class Plan:
-    """Per record: its envelope's offset in the spool; per chart: its records."""
+    """The spool (an open, unnamed file); per record: its envelope's offset in the spool and
+    its digest; per chart: its records."""
 
-    spool: Path
+    spool: IO[bytes]
     offsets: array = field(default_factory=lambda: array("q"))
+    digests: bytearray = field(default_factory=bytearray)
     charts: dict[str, list[int]] = field(default_factory=dict)
     chart_of: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.offsets)
+
+    def digest(self, index: int) -> str:
+        return self.digests[index * DIGEST_BYTES:(index + 1) * DIGEST_BYTES].hex()
+
+    def close(self) -> None:
+        """Drop the spool (its space is freed: it has no name)."""
+        self.spool.close()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A chunk's envelopes (the chunk's records, then the other notes of their charts), as one
+    task's argument. Its repr leaves the notes out: a pool or a Dask worker logs the arguments
+    of a failed task, and logs never hold note text."""
+
+    envelopes: list[dict[str, Any]] = field(repr=False)
+    count: int
+    options: Options
 
 
 def _id_hash(note_id: str) -> bytes:
@@ -59,41 +90,41 @@ def _id_hash(note_id: str) -> bytes:
 
 def plan(source: str | Path, spool_dir: str | None = None, max_chars: int = MAX_TEXT_CHARS) -> Plan:
     """Pass 1: spool the input as envelopes and index records and charts (no texts kept)."""
-    handle, name = tempfile.mkstemp(prefix="notes-nlp-", suffix=".jsonl", dir=spool_dir)
-    result = Plan(Path(name))
+    result = Plan(tempfile.TemporaryFile(prefix="notes-nlp-", dir=spool_dir))
     seen: dict[bytes, int] = {}
-    with os.fdopen(handle, "wb") as spool:
-        for item in read_records(source, max_chars):
-            error, record = item.error, item.record
-            note_id = item.note_id
-            if error is None and note_id is not None:
-                first = seen.setdefault(_id_hash(note_id), item.line)
-                if first != item.line:
-                    error = f"line {item.line}: duplicate note_id {note_id!r} (first on line {first})"
-            index = len(result.offsets)
-            result.offsets.append(spool.tell())
-            spool.write(json.dumps({"line": item.line, "record": record, "error": error}, ensure_ascii=False).encode("utf-8") + b"\n")
-            chart = chart_key(record) if error is None else None
-            if chart:
-                result.charts.setdefault(chart, []).append(index)
-                result.chart_of[index] = chart
+    for item in read_records(source, max_chars):
+        error, record = item.error, item.record
+        note_id = item.note_id
+        if error is None and note_id is not None:
+            first = seen.setdefault(_id_hash(note_id), item.line)
+            if first != item.line:
+                error, record = f"line {item.line}: duplicate note_id {note_id!r} (first on line {first})", {"note_id": note_id}
+        index = len(result.offsets)
+        result.offsets.append(result.spool.tell())
+        envelope = json.dumps({"line": item.line, "record": record, "error": error}, ensure_ascii=False).encode("utf-8")
+        result.spool.write(envelope + b"\n")
+        result.digests += hashlib.blake2b(envelope, digest_size=DIGEST_BYTES).digest()
+        chart = chart_key(record) if error is None else None
+        if chart:
+            result.charts.setdefault(chart, []).append(index)
+            result.chart_of[index] = chart
+    result.spool.flush()
     return result
 
 
-def envelopes(spool: Path) -> Iterator[dict[str, Any]]:
-    """All envelopes of a spool, in input order."""
-    with spool.open("rb") as stream:
-        for line in stream:
-            yield json.loads(line)
+def envelopes(the_plan: Plan) -> Iterator[dict[str, Any]]:
+    """All envelopes of a plan's spool, in input order."""
+    the_plan.spool.seek(0)
+    for line in the_plan.spool:
+        yield json.loads(line)
 
 
-def read_envelopes(spool: Path, offsets: list[int]) -> list[dict[str, Any]]:
-    with spool.open("rb") as stream:
-        envelopes = []
-        for offset in offsets:
-            stream.seek(offset)
-            envelopes.append(json.loads(stream.readline()))
-        return envelopes
+def read_envelopes(the_plan: Plan, indices: list[int]) -> list[dict[str, Any]]:
+    found = []
+    for index in indices:
+        the_plan.spool.seek(the_plan.offsets[index])
+        found.append(json.loads(the_plan.spool.readline()))
+    return found
 
 
 @cache
@@ -108,33 +139,24 @@ def loaded(options: Options) -> tuple[Any, Any]:
 
 
 def _scorer(options: Options) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
-    """Score records with this process's pipeline, model and payer profiles."""
-    from notes_nlp.rules.profiles import load_profile
+    """Score records with this process's pipeline, model and payer profiles: the operator's
+    --payer-file for every note, else the bundled profile each record names."""
+    from notes_nlp.rules.profiles import bundled_profile
     from notes_nlp.scoring import default_pipeline, score
 
     model, own = loaded(options)
     nlp = default_pipeline()
-    return lambda records: score(records, model, nlp, lambda payer: own or load_profile(payer))
+    return lambda records: score(records, model, nlp, lambda payer: own or bundled_profile(payer), options.max_chars)
 
 
-Task = tuple[Path, list[int], list[int], Options]
-
-
-def score_chunk(task: Task) -> list[str]:
-    """Score a chunk of records (spool offsets), reading the other notes of their charts
-    too; one JSON line per record of the chunk, in order."""
-    spool, chunk, mates, options = task
-    return score_envelopes(read_envelopes(spool, chunk + mates), len(chunk), options)
-
-
-def score_envelopes(envelopes: list[dict[str, Any]], count: int, options: Options) -> list[str]:
-    """One JSON line for each of the first ``count`` envelopes (the chunk), judged with the
-    rest (the other notes of their charts). A pure function of its arguments, so that an
-    engine whose workers cannot read the spool can send it the envelopes themselves."""
-    valid = [(i, e) for i, e in enumerate(envelopes) if e["error"] is None]
-    scored = dict(zip((i for i, _ in valid), _scorer(options)([e["record"] for _, e in valid])))
+def score_chunk(chunk: Chunk) -> list[str]:
+    """One JSON line for each of the chunk's records (its first ``count`` envelopes), judged
+    with the rest (the other notes of their charts). A pure function of the chunk, so that
+    any engine's workers can score it, without the spool."""
+    valid = [(i, e) for i, e in enumerate(chunk.envelopes) if e["error"] is None]
+    scored = dict(zip((i for i, _ in valid), _scorer(chunk.options)([e["record"] for _, e in valid])))
     lines = []
-    for i, envelope in enumerate(envelopes[:count]):
+    for i, envelope in enumerate(chunk.envelopes[:chunk.count]):
         if envelope["error"] is not None:
             record = error_record(envelope["record"], envelope["error"])
         else:
@@ -145,26 +167,15 @@ def score_envelopes(envelopes: list[dict[str, Any]], count: int, options: Option
     return lines
 
 
-def tasks(the_plan: Plan, options: Options, start: int, chunk_size: int) -> Iterator[Task]:
-    """Chunks of consecutive records from ``start``, each with the other notes of its charts."""
+def chunks(the_plan: Plan, options: Options, start: int, chunk_size: int) -> Iterator[Chunk]:
+    """Chunks of consecutive records from ``start``, each with the other notes of its charts,
+    read from the spool as the engine asks for them."""
     for first in range(start, len(the_plan), chunk_size):
         chunk = list(range(first, min(first + chunk_size, len(the_plan))))
         inside = set(chunk)
         charts = {the_plan.chart_of[i] for i in chunk if i in the_plan.chart_of}
         mates = sorted({m for chart in charts for m in the_plan.charts[chart] if m not in inside})
-        yield the_plan.spool, [the_plan.offsets[i] for i in chunk], [the_plan.offsets[m] for m in mates], options
-
-
-def completed_lines(path: Path) -> int:
-    """Complete records already in an output file; a partial last line is cut off."""
-    if not path.exists():
-        return 0
-    data = path.read_bytes()
-    keep = data.rfind(b"\n") + 1
-    if keep < len(data):
-        with path.open("r+b") as stream:
-            stream.truncate(keep)
-    return data[:keep].count(b"\n")
+        yield Chunk(read_envelopes(the_plan, chunk + mates), len(chunk), options)
 
 
 @dataclass
@@ -188,23 +199,34 @@ class Summary:
         return text
 
 
-Engine = Callable[[Iterator[Task]], Generator[list[str], None, None]]
-"""Maps :func:`score_chunk` over tasks and yields each task's lines in task order: the
+Engine = Callable[[Iterator[Chunk]], Generator[list[str], None, None]]
+"""Maps :func:`score_chunk` over chunks and yields each chunk's lines in chunk order: the
 local processes of :func:`local_engine`, or a cluster (``notes_nlp.engines``)."""
 
 
 def local_engine(workers: int = 1) -> Engine:
     """Chunks scored in this process, or in ``workers`` spawned processes (each loads the
-    pipeline and model once); the pool lives as long as the run that uses it."""
+    pipeline and model once), with at most :data:`IN_FLIGHT_PER_WORKER` chunks each read
+    ahead of the writer, so memory stays flat; the pool lives as long as the run."""
 
-    def mapped(work: Iterator[Task]) -> Generator[list[str], None, None]:
+    def mapped(work: Iterator[Chunk]) -> Generator[list[str], None, None]:
         if workers == 1:
             yield from map(score_chunk, work)
             return
+        from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        with get_context("spawn").Pool(workers) as pool:
-            yield from pool.imap(score_chunk, work)
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+        pending: deque = deque()
+        try:
+            for chunk in work:
+                pending.append(pool.submit(score_chunk, chunk))
+                if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            pool.shutdown(cancel_futures=True)
 
     return mapped
 
@@ -218,30 +240,88 @@ def run(
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int, int], None] | None = None,
     the_plan: Plan | None = None,
-    keep_spool: bool = False,
+    digests: IO[str] | None = None,
 ) -> Summary:
     """Score ``source`` into ``out`` from record ``start`` on, with ``engine`` (default: this
-    process); returns the summary of what was written. The spool is removed at the end
-    unless ``keep_spool`` (a report reads it again)."""
-    the_plan = the_plan or plan(source)
+    process), and each written record's input digest into ``digests``; returns the summary of
+    what was written. A plan made here is dropped at the end; the caller closes its own."""
+    own_plan = the_plan is None
+    the_plan = the_plan or plan(source, max_chars=options.max_chars)
     summary = Summary()
-    results = (engine or local_engine())(tasks(the_plan, options, start, chunk_size))
+    results = (engine or local_engine())(chunks(the_plan, options, start, chunk_size))
     try:
-        _write(results, out, summary, start, len(the_plan), progress)
+        _write(results, out, digests, the_plan, summary, start, progress)
     finally:
         results.close()  # stops the engine's work in flight when writing failed
-        if not keep_spool:
-            the_plan.spool.unlink(missing_ok=True)
+        if own_plan:
+            the_plan.close()
     return summary
 
 
-def _write(results: Iterator[list[str]], out: IO[str], summary: Summary, done: int, total: int, progress) -> None:
-    """Write each chunk's lines as soon as it is ready, in input order."""
+def _write(results: Iterator[list[str]], out: IO[str], digests: IO[str] | None, the_plan: Plan, summary: Summary,
+           done: int, progress: Callable[[int, int], None] | None) -> None:
+    """Write each chunk's lines as soon as it is ready, in input order; the digests after the
+    records, so that a killed run never has a digest for a record it did not write."""
     for lines in results:
         for line in lines:
             out.write(line + "\n")
             summary.add(line)
         out.flush()
+        if digests is not None:
+            digests.write("".join(the_plan.digest(i) + "\n" for i in range(done, done + len(lines))))
+            digests.flush()
         done += len(lines)
         if progress:
-            progress(done, total)
+            progress(done, len(the_plan))
+
+
+class ResumeError(Exception):
+    """An output that ``--resume`` must not continue; the message says why and what to do."""
+
+
+def digests_path(output: Path) -> Path:
+    return output.with_name(output.name + DIGESTS_SUFFIX)
+
+
+def resume_point(the_plan: Plan, output: Path) -> int:
+    """How many of the records already in ``output`` to keep: the complete ones, each checked to
+    be this input's record (the same note_id and input digest, in the same place). The output
+    and its digests are cut to them. ResumeError when any is not this input's."""
+    digests = digests_path(output)
+    if not output.exists() or output.stat().st_size == 0:
+        return 0
+    if not digests.exists():
+        raise ResumeError(f"{output} has no {digests.name} beside it to show which input its records were scored from: {_START_AGAIN}")
+    keep, record_bytes, digest_bytes = 0, 0, 0
+    with output.open("rb") as records, digests.open("rb") as sums:
+        for envelope, line, digest in zip(envelopes(the_plan), records, sums):
+            if not line.endswith(b"\n") or not digest.endswith(b"\n"):
+                break  # the partial last line of a killed run
+            _check_kept(output, keep, line, digest, envelope, the_plan)
+            keep, record_bytes, digest_bytes = keep + 1, record_bytes + len(line), digest_bytes + len(digest)
+        else:
+            if keep == len(the_plan) and next(records, b"").endswith(b"\n"):
+                raise ResumeError(f"{output} has more records than the input's {len(the_plan)}: {_START_AGAIN}")
+    _cut(output, record_bytes)
+    _cut(digests, digest_bytes)
+    return keep
+
+
+_START_AGAIN = "it is not an output of this input; score without --resume (or to a new file)"
+
+
+def _check_kept(output: Path, index: int, line: bytes, digest: bytes, envelope: dict[str, Any], the_plan: Plan) -> None:
+    expected = note_id_of(envelope["record"])
+    try:
+        kept = json.loads(line).get("note_id")
+    except (ValueError, AttributeError):
+        raise ResumeError(f"{output}: record {index + 1} is not a scored record: {_START_AGAIN}") from None
+    if kept != expected:
+        raise ResumeError(f"{output}: record {index + 1} is note {kept!r}, this input's is {expected!r}: {_START_AGAIN}")
+    if digest.rstrip(b"\n") != the_plan.digest(index).encode("ascii"):
+        raise ResumeError(f"{output}: record {index + 1} (note {kept!r}) was scored from another version of it: {_START_AGAIN}")
+
+
+def _cut(path: Path, size: int) -> None:
+    with path.open("r+b") as stream:
+        stream.truncate(size)

@@ -49,7 +49,7 @@ def extract(
     if source != "-" and not Path(source).is_file():
         fail(f"input file not found: {source}")
     nlp = notes_nlp.load()
-    out = sys.stdout if str(output) == "-" else _open_output(output)
+    out = sys.stdout if str(output) == "-" else _open_output(output, "w")
     docs = []
     counts = {"notes": 0, "errors": 0}
     for item in read_records(source):
@@ -104,32 +104,51 @@ def score(
         fail("--scheduler is the address of a Dask scheduler: add --engine dask")
     if scheduler and workers:
         fail("--workers starts a local Dask cluster; with --scheduler the cluster's own workers score (start them with `dask worker`)")
-    options = batch.Options(str(model) if model else None, rules_only, str(payer_file) if payer_file else None)
+    options = batch.Options(str(model) if model else None, rules_only, str(payer_file) if payer_file else None, max_chars)
     try:
         batch.loaded(options)  # a bad model or payer file stops here, before any note is read
     except (ModelError, ProfileError) as exc:
         fail(str(exc))
     the_plan = batch.plan(source, max_chars=max_chars)
-    start = batch.completed_lines(output) if resume else 0
-    if start > len(the_plan):
-        fail(f"{output} has {start} records but the input has {len(the_plan)}: not an output of this input")
-    with _engine(engine, workers or 1, scheduler, options) as scorer:
-        if report:
-            import tempfile
-
-            with tempfile.TemporaryFile("w+", encoding="utf-8") as scored, _progress(len(the_plan), 0) as advance:
-                summary = batch.run(source, scored, options, scorer, the_plan=the_plan, progress=advance, keep_spool=True)
-                scored.seek(0)
-                _write_report(report, output, batch.envelopes(the_plan.spool), (json.loads(line) for line in scored))
-            the_plan.spool.unlink(missing_ok=True)
-        else:
-            out = sys.stdout if str(output) == "-" else _open_output(output, append=resume)
-            with _progress(len(the_plan), start) as advance:
-                summary = batch.run(source, out, options, scorer, start=start, the_plan=the_plan, progress=advance)
-            if out is not sys.stdout:
-                out.close()
+    try:
+        start = batch.resume_point(the_plan, output) if resume else 0
+        with _engine(engine, workers or 1, scheduler, options) as scorer:
+            if report:
+                summary = _score_to_report(source, report, output, options, scorer, the_plan)
+            else:
+                summary = _score_to_jsonl(source, output, start, options, scorer, the_plan)
+    except batch.ResumeError as exc:
+        fail(str(exc))
+    finally:
+        the_plan.close()
     resumed = f" (resumed after {start})" if start else ""
     typer.echo(f"{summary}{resumed}", err=True)
+
+
+def _score_to_jsonl(source: str, output: Path, start: int, options, scorer, the_plan):
+    """Score into stdout, or into OUT.jsonl with OUT.jsonl.digests beside it (for --resume),
+    appending after the ``start`` records kept from an interrupted run."""
+    from notes_nlp import batch
+
+    with _progress(len(the_plan), start) as advance:
+        if str(output) == "-":
+            return batch.run(source, sys.stdout, options, scorer, the_plan=the_plan, progress=advance)
+        mode = "a" if start else "w"
+        with _open_output(output, mode) as out, _open_output(batch.digests_path(output), mode) as digests:
+            return batch.run(source, out, options, scorer, start=start, the_plan=the_plan, progress=advance, digests=digests)
+
+
+def _score_to_report(source: str, kind: str, output: Path, options, scorer, the_plan):
+    """Score into a temporary file (unnamed, like the spool), then write the CSV or HTML report."""
+    import tempfile
+
+    from notes_nlp import batch
+
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as scored, _progress(len(the_plan), 0) as advance:
+        summary = batch.run(source, scored, options, scorer, the_plan=the_plan, progress=advance)
+        scored.seek(0)
+        _write_report(kind, output, batch.envelopes(the_plan), (json.loads(line) for line in scored))
+    return summary
 
 
 @contextmanager
@@ -160,7 +179,7 @@ def _engine(name: EngineName, workers: int, scheduler: Optional[str], options):
 def _write_report(kind: str, output: Path, envelopes, records) -> None:
     from notes_nlp.report import report_note, write_csv, write_html
 
-    with _open_output(output) as out:
+    with _open_output(output, "w") as out:
         if kind == ".csv":
             write_csv(records, out)
         else:
@@ -208,12 +227,15 @@ def check(
 ) -> None:
     """The check at signing: does this note support its 97124/97140 lines? Exit 0 supported, 1 not supported or at risk, 2 bad input."""
     from notes_nlp import signing
-    from notes_nlp.io.records import parse_billed
+    from notes_nlp.io.billed import parse_billed
     from notes_nlp.model.persist import ModelError, load_model
     from notes_nlp.scoring import score as score_records
 
+    from notes_nlp.io.records import encoding_of
+
     try:
-        raw = (sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()).decode("utf-8")
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        raw = data.decode(encoding_of(data))  # a byte-order mark (an editor's UTF-8, or UTF-16) is read, not kept
     except FileNotFoundError:
         fail(f"file not found: {source}")
     except UnicodeDecodeError as exc:
@@ -242,7 +264,10 @@ def serve(
     """The HTTP service: JSON API (/v1/score, /v1/check, /healthz, /docs) and CDS Hooks (/cds-services).
 
     Environment: NOTES_NLP_TOKEN (a bearer token every route but /healthz then requires),
-    NOTES_NLP_MAX_BODY_BYTES (request size limit, default 1 MiB).
+    NOTES_NLP_MAX_BODY_BYTES (request size limit, default 1 MiB) and the other limits:
+    NOTES_NLP_BODY_TIMEOUT_SECONDS (30), NOTES_NLP_MAX_HEADER_BYTES (16384),
+    NOTES_NLP_HEADER_TIMEOUT_SECONDS (10), NOTES_NLP_KEEP_ALIVE_SECONDS (5),
+    NOTES_NLP_MAX_CONNECTIONS (1000).
     """
     try:
         from notes_nlp.service.server import serve as run_server
@@ -258,10 +283,12 @@ def serve(
 
 def _check_record(raw: str, billed: Optional[str], credential: Optional[str], payer: str, parse_billed) -> dict:
     """A JSON record as it is, or plain text with the options around it."""
+    from notes_nlp.io.values import loads
+
     text = raw.strip()
     if text.startswith("{"):
         try:
-            record = json.loads(text)
+            record = loads(text)
         except json.JSONDecodeError as exc:
             fail(f"the input looks like JSON but is not valid ({exc.msg} at line {exc.lineno}, column {exc.colno})")
         if not isinstance(record, dict):
@@ -269,15 +296,15 @@ def _check_record(raw: str, billed: Optional[str], credential: Optional[str], pa
         return record
     try:
         lines = parse_billed(billed) if billed else None
-    except ValueError:
-        fail(f"--billed: cannot read {billed!r}; write lines like 97140-59x2;98941")
+    except ValueError as exc:
+        fail(f"--billed: {exc}")
     record = {"note_id": "note", "text": raw, "payer": payer, "provider_credential": credential}
     return record if lines is None else {**record, "billed": lines}
 
 
-def _open_output(path: Path, append: bool = False):
+def _open_output(path: Path, mode: str = "w"):
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("a" if append else "w", encoding="utf-8", newline="")
+    return path.open(mode, encoding="utf-8", newline="")
 
 
 @corpus_app.command("validate")
@@ -388,7 +415,7 @@ def _labeled_records(source: Path, split: Optional[str]) -> list[dict]:
 @app.command()
 def train(
     corpus: Path = typer.Argument(..., help="A corpus folder (fits on its train split, sets the at_risk threshold on dev) or a labeled JSONL/CSV file."),
-    output: Path = typer.Option(..., "-o", "--output", help="Model directory to write (model.joblib, meta.json, card.md)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Model directory to write (model.json: the fitted parameters as data; meta.json; card.md)."),
     seed: int = typer.Option(0, help="Random seed; the same data and seed give the same model."),
     text_features: bool = typer.Option(
         False, "--text-features",
@@ -413,7 +440,7 @@ def train(
     pipeline, meta, report = train_model(data, dev, seed, training, text_features)
     save_model(pipeline, meta, output, model_card(meta, report))
     typer.echo(report)
-    typer.echo(f"wrote {output}/model.joblib, meta.json, card.md")
+    typer.echo(f"wrote {output}/model.json, meta.json, card.md")
 
 
 @app.command()

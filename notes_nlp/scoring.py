@@ -17,13 +17,12 @@ from weakref import WeakKeyDictionary
 
 from spacy.language import Language
 
-from notes_nlp.io.records import check_record, unpaired_surrogate
+from notes_nlp.io.records import MAX_TEXT_CHARS, check_record, note_id_of
 from notes_nlp.judge import NoteJudgement, judge_records
 from notes_nlp.model.features import line_example
 from notes_nlp.model.persist import Model
-from notes_nlp.model.train import supported_probability
 from notes_nlp.rules.findings import LineJudgement
-from notes_nlp.rules.profiles import PayerProfile, load_profile
+from notes_nlp.rules.profiles import PayerProfile, bundled_profile
 
 SUPPORTED, AT_RISK, UNSUPPORTED = "supported", "at_risk", "unsupported"
 WARM_UP_NOTES = 2_000
@@ -91,10 +90,12 @@ def score(
     records: Iterable[dict[str, Any]],
     model: Model | None = None,
     nlp: Language | None = None,
-    profile_for: Callable[[str], PayerProfile] = load_profile,
+    profile_for: Callable[[str], PayerProfile] = bundled_profile,
+    max_chars: int = MAX_TEXT_CHARS,
 ) -> list[dict[str, Any]]:
-    """Score note records: one output record per input record, in order."""
-    [scored] = score_apart([records], model, nlp, profile_for)
+    """Score note records: one output record per input record, in order. ``profile_for`` turns a
+    record's ``payer`` into its profile: by default a bundled one, by name only."""
+    [scored] = score_apart([records], model, nlp, profile_for, max_chars)
     return scored
 
 
@@ -102,7 +103,8 @@ def score_apart(
     batches: Iterable[Iterable[dict[str, Any]]],
     model: Model | None = None,
     nlp: Language | None = None,
-    profile_for: Callable[[str], PayerProfile] = load_profile,
+    profile_for: Callable[[str], PayerProfile] = bundled_profile,
+    max_chars: int = MAX_TEXT_CHARS,
 ) -> list[list[dict[str, Any]]]:
     """Score several lists of note records, each as :func:`score` would alone (a chart never
     spans two lists), with one call of the model for all their lines: the service scores the
@@ -110,16 +112,16 @@ def score_apart(
     batches = [list(records) for records in batches]
     nlp = nlp or default_pipeline()
     with _memory_scope(nlp, sum(map(len, batches))):
-        notes = [_judged(records, nlp, profile_for) for records in batches]
+        notes = [_judged(records, nlp, profile_for, max_chars) for records in batches]
     all_notes = [note for judged in notes for note in judged]
     all_probabilities = iter(_probabilities(all_notes, [record for records in batches for record in records], model))
     threshold = model.threshold if model else None
     return [[note_record(note, next(all_probabilities), threshold) for note in judged] for judged in notes]
 
 
-def _judged(records: list[Any], nlp: Language, profile_for: Callable[[str], PayerProfile]) -> list[NoteJudgement]:
+def _judged(records: list[Any], nlp: Language, profile_for: Callable[[str], PayerProfile], max_chars: int) -> list[NoteJudgement]:
     """One judgement per record, in order: the rules' for a valid one, its error for another."""
-    errors = [check_record(record) for record in records]
+    errors = [check_record(record, max_chars) for record in records]
     judged = iter(judge_records([record for record, error in zip(records, errors) if error is None], nlp, profile_for))
     return [
         next(judged) if error is None else NoteJudgement(note_id_of(record), error=error)
@@ -127,17 +129,10 @@ def _judged(records: list[Any], nlp: Language, profile_for: Callable[[str], Paye
     ]
 
 
-def note_id_of(record: Any) -> str | None:
-    """The record's note_id as output, or None: also for one that is not valid Unicode, which
-    no output could encode."""
-    note_id = record.get("note_id") if isinstance(record, dict) else None
-    return None if note_id is None or unpaired_surrogate(str(note_id)) else str(note_id)
-
-
 def _probabilities(notes: list[NoteJudgement], records: list[Any], model: Model | None) -> list[list[float | None]]:
     """The model's probability for every line, in one batch (None without a model)."""
     if model is None:
         return [[None] * len(note.lines) for note in notes]
     examples = [line_example(note, line, record["text"]) for note, record in zip(notes, records) for line in note.lines]
-    flat = iter(supported_probability(model.pipeline, examples).tolist() if examples else [])
+    flat = iter(model.probability(examples).tolist() if examples else [])
     return [[next(flat) for _ in note.lines] for note in notes]

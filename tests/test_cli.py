@@ -107,3 +107,19 @@ def test_the_dask_engine_without_dask_says_what_to_install(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)  # as if not installed
     result = run("score", str(SAMPLES), "--rules-only", "--engine", "dask")
     assert result.exit_code == 2 and "pip install 'notes-nlp[dask]'" in result.output
+
+
+def test_check_reads_a_json_record_saved_with_a_byte_order_mark_or_as_utf_16(tmp_path):
+    record = json.dumps({"note_id": "n1", "text": GOOD_NOTE, "billed": [{"code": "97140", "units": 1}]})
+    for name, data in (("bom.json", b"\xef\xbb\xbf" + record.encode()), ("utf16.json", record.encode("utf-16"))):
+        (tmp_path / name).write_bytes(data)
+        result = run("check", str(tmp_path / name), "--json", "--rules-only")
+        assert result.exit_code == 0 and json.loads(result.output)["note_id"] == "n1", result.output
+
+
+def test_check_of_a_hostile_record_is_a_message_not_a_traceback(tmp_path):
+    for body, says in [('"units": ' + "9" * 5000, "billed[0].units"), ('"units": NaN', "billed[0].units"),
+                       ('"units": 1, "x": ' + "[" * 5000 + "]" * 5000, "nested deeper"), ('"units": 1}], "payer": "/etc/passwd", "x": [{"y": 1', "payer")]:
+        (tmp_path / "note.json").write_text('{"note_id": "n1", "text": "MFR 12 min", "billed": [{"code": "97140", ' + body + "}]}")
+        result = run("check", str(tmp_path / "note.json"))
+        assert result.exit_code == 2 and says in result.output and result.exception.__class__ is SystemExit, result.output

@@ -89,7 +89,8 @@ def test_a_lone_surrogate_escape_is_that_records_error_and_the_rest_are_scored(n
     bad_id = {"note_id": "x\ud800", "text": "MFR to R UT 10 min", "billed": [{"code": "97140"}]}
     out = score([bad_text, bad_id, samples[0]], model, nlp)
     assert [o["note_id"] for o in out] == ["bad-text", None, samples[0]["note_id"]]
-    assert out[0]["error"] == out[1]["error"].replace("\\ud800", "\\udaf2") == "not valid Unicode: an unpaired surrogate \\udaf2 (a lone \\u escape)"
+    assert out[0]["error"].startswith("text: not valid Unicode: an unpaired surrogate \\udaf2")
+    assert out[1]["error"].startswith("note_id: not valid Unicode: an unpaired surrogate \\ud800")
     assert out[2]["error"] is None and out[2]["lines"]
     json.dumps(out, ensure_ascii=False).encode("utf-8")  # writable as UTF-8
 
@@ -108,12 +109,12 @@ def test_a_file_with_a_lone_surrogate_escape_loses_no_record(tmp_path):
     result = CliRunner().invoke(app, ["score", str(source), "-o", str(tmp_path / "out.jsonl")])
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [o["note_id"] for o in out] == [None, "b"]
-    assert out[0]["error"] == "line 1: not valid Unicode: an unpaired surrogate \\udaf2 (a lone \\u escape)"
+    assert [o["note_id"] for o in out] == ["a", "b"]
+    assert out[0]["error"].startswith("line 1: text: not valid Unicode: an unpaired surrogate \\udaf2 (a lone \\u escape")
     assert out[1]["error"] is None
 
 
 def test_a_payer_that_is_not_a_name_is_that_records_error(nlp, model, samples):
     out = score([{**samples[0], "note_id": "p", "payer": True}, samples[0]], model, nlp)
-    assert out[0]["error"] == "payer must be a string (a payer profile's name), got bool"
+    assert out[0]["error"] == "payer must be a string (a payer profile's name), got true"
     assert out[1]["error"] is None

@@ -4,8 +4,8 @@ The client (the machine running the command) does what the local engine does:
 pass 1 spools and indexes the input, pass 2 cuts chunks of consecutive records
 with the other notes of their charts, and the writer writes their lines in
 input order. Only the scoring moves: each chunk travels to a worker as its own
-envelopes (a :class:`Chunk`, tens of kilobytes), so workers need notes-nlp and
-its model, not the client's files. A worker loads the pipeline and the model
+envelopes (a :class:`notes_nlp.batch.Chunk`, tens of kilobytes), so workers
+need notes-nlp and its model, not the client's files. A worker loads the pipeline and the model
 once, when it starts (:class:`Warm`). At most :data:`IN_FLIGHT_PER_THREAD`
 chunks per worker thread are submitted ahead of the writer, so memory stays
 flat whatever the input's size. Scoring a chunk is a pure function of the
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Generator, Iterator
 
 from dask.distributed import Client, Future, KilledWorker, LocalCluster, WorkerPlugin
@@ -75,28 +74,6 @@ def warm(options: batch.Options) -> None:
     default_pipeline()
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """A chunk's envelopes (the chunk's records, then the other notes of their charts) as
-    one task's argument. Its repr leaves the notes out: a worker logs the arguments of a
-    failed task, and logs never hold note text."""
-
-    envelopes: list[dict[str, Any]] = field(repr=False)
-    count: int
-    options: batch.Options
-
-
-def pack(task: batch.Task) -> Chunk:
-    """A chunk with its envelopes read from the client's spool."""
-    spool, chunk, mates, options = task
-    return Chunk(batch.read_envelopes(spool, chunk + mates), len(chunk), options)
-
-
-def score(chunk: Chunk) -> list[str]:
-    """The chunk's output lines (runs on a worker)."""
-    return batch.score_envelopes(chunk.envelopes, chunk.count, chunk.options)
-
-
 def in_flight(client: Client) -> int:
     """How many chunks to keep submitted: a few per worker thread, so none waits for work;
     asked again as the run goes, for workers that join or leave."""
@@ -114,11 +91,11 @@ def engine(client: Client, options: batch.Options) -> batch.Engine:
         )
     client.register_plugin(Warm(options), name=PLUGIN_NAME)
 
-    def mapped(work: Iterator[batch.Task]) -> Generator[list[str], None, None]:
+    def mapped(work: Iterator[batch.Chunk]) -> Generator[list[str], None, None]:
         pending: deque[Future] = deque()
         try:
-            for task in work:
-                pending.append(client.submit(score, pack(task), pure=False))
+            for chunk in work:
+                pending.append(client.submit(batch.score_chunk, chunk, pure=False))
                 if len(pending) >= in_flight(client):
                     yield result(pending.popleft())
             while pending:

@@ -47,7 +47,7 @@ def ngram_baseline(data: LabeledLines, seed: int) -> tuple[list[float], list[int
 
 
 def evaluate(model: Model, data: LabeledLines, seed: int = 0, plots: Path | None = None) -> tuple[dict[str, Any], str]:
-    probabilities = supported_probability(model.pipeline, data.examples)
+    probabilities = model.probability(data.examples)
     systems = {"model": (probabilities.tolist(), decide(probabilities, data.rule_errors, model.threshold))}
     systems["keyword checklist"] = keyword_baseline(data)
     systems["rules only"] = rules_baseline(data)

@@ -1,9 +1,16 @@
-"""Saving and loading a model directory safely.
+"""Saving and loading a model directory, without ever running code from it.
 
-A joblib file is a pickle: loading it runs code. So a model directory holds
-``model.joblib`` beside ``meta.json``, which records the file's sha256 and
-the library versions it was trained with; :func:`load_model` checks both
-before it unpickles anything and refuses, with what to do, on a mismatch.
+A model directory holds ``model.json`` (the fitted parameters as data:
+:mod:`notes_nlp.model.fitted`), ``meta.json`` (thresholds, training data's
+digest, metrics, the library versions, the sha256 of model.json) and
+``card.md``. Loading reads JSON only: a pickle put in their place is not
+JSON, and is refused with a message like any other malformed file; a
+``model.joblib`` of an older notes-nlp is never opened. Every field that
+scoring and the service read is checked, so a hand-edited or truncated file
+gives a message saying what to fix, never a traceback. The hash catches a
+model.json changed after training by mistake; it is no defence against
+someone who can write the folder, and needs to be none, since nothing in the
+folder can run.
 """
 
 from __future__ import annotations
@@ -11,15 +18,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-MODEL_FILE = "model.joblib"
+import numpy as np
+
+from notes_nlp.io.values import json_kind, loads
+from notes_nlp.model.fitted import BadModelData, FittedModel
+
+MODEL_FILE = "model.json"
+PICKLE_FILE = "model.joblib"  # what notes-nlp wrote before model.json; never loaded
 META_FILE = "meta.json"
 CARD_FILE = "card.md"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
 MODEL_ENV = "NOTES_NLP_MODEL"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class ModelError(Exception):
@@ -28,7 +43,7 @@ class ModelError(Exception):
 
 @dataclass(frozen=True)
 class Model:
-    pipeline: Any
+    fitted: FittedModel
     meta: dict[str, Any]
     path: Path
 
@@ -41,23 +56,18 @@ class Model:
     def name(self) -> str:
         return str(self.meta.get("name", self.path.name))
 
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    def probability(self, examples: Sequence[dict[str, Any]]) -> np.ndarray:
+        """The calibrated probability that each line example is supported."""
+        return self.fitted.probability(examples)
 
 
 def library_versions() -> dict[str, str]:
-    import joblib
     import sklearn
     import spacy
 
     import notes_nlp
 
-    return {"scikit-learn": sklearn.__version__, "joblib": joblib.__version__, "spacy": spacy.__version__, "notes-nlp": notes_nlp.__version__}
+    return {"scikit-learn": sklearn.__version__, "spacy": spacy.__version__, "notes-nlp": notes_nlp.__version__}
 
 
 def default_model_dir() -> Path:
@@ -66,48 +76,94 @@ def default_model_dir() -> Path:
 
 
 def save_model(pipeline: Any, meta: dict[str, Any], folder: Path, card: str) -> Path:
-    import joblib
-
+    """Write a fitted pipeline's parameters as data, its meta and its card."""
     folder.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipeline, folder / MODEL_FILE, compress=3)
-    meta = {**meta, "sha256": sha256(folder / MODEL_FILE), "versions": library_versions()}
+    data = (json.dumps(FittedModel.from_pipeline(pipeline).to_data(), ensure_ascii=False) + "\n").encode("utf-8")
+    (folder / MODEL_FILE).write_bytes(data)
+    meta = {**meta, "sha256": hashlib.sha256(data).hexdigest(), "versions": library_versions()}
     (folder / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     (folder / CARD_FILE).write_text(card, encoding="utf-8")
     return folder
 
 
 def load_model(folder: str | Path | None = None) -> Model:
-    """Load a model directory after checking its hash and scikit-learn version."""
-    import sklearn
-
+    """Load a model directory: its meta checked, its hash and scikit-learn version matched, its
+    parameters read as data. ModelError says what is wrong and what to do."""
     folder = Path(folder) if folder else default_model_dir()
     meta_path, model_path = folder / META_FILE, folder / MODEL_FILE
+    if not model_path.is_file() and (folder / PICKLE_FILE).is_file():
+        raise ModelError(
+            f"{folder}: holds {PICKLE_FILE}, a pickle of an older notes-nlp, which is not loaded (loading a pickle runs "
+            f"the code it names); retrain with `notes-nlp train` to write {MODEL_FILE}"
+        )
     if not meta_path.is_file() or not model_path.is_file():
         raise ModelError(f"{folder}: not a model directory (needs {MODEL_FILE} and {META_FILE}); build one with `notes-nlp train` or `make model`")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{meta_path}: not valid JSON ({exc.msg}); restore it or retrain") from exc
-    actual = sha256(model_path)
-    if actual != meta.get("sha256"):
+    meta = _checked_meta(_json_file(meta_path), meta_path)
+    data = model_path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != meta["sha256"]:
         raise ModelError(
-            f"{model_path}: sha256 {actual[:12]}… does not match {meta.get('sha256', 'nothing')[:12]}… recorded in {META_FILE}; "
-            "the file changed after training and will not be loaded (it is a pickle and could run code). "
-            "Restore it or retrain with `notes-nlp train`."
+            f"{model_path}: sha256 {actual[:12]}… does not match {meta['sha256'][:12]}… recorded in {META_FILE}: "
+            "the file changed after training. Restore it or retrain with `notes-nlp train`."
         )
-    trained_with = meta.get("versions", {}).get("scikit-learn")
+    _check_versions(meta, model_path)
+    try:
+        fitted = FittedModel.from_data(_parsed(data, model_path))
+    except BadModelData as exc:
+        raise ModelError(f"{model_path}: {exc}; restore it or retrain with `notes-nlp train`") from None
+    return Model(fitted, meta, folder)
+
+
+def _json_file(path: Path) -> Any:
+    return _parsed(path.read_bytes(), path)
+
+
+def _parsed(data: bytes, path: Path) -> Any:
+    """A model folder's JSON file, parsed; ModelError for one that is empty, not UTF-8 or not JSON
+    (a pickle is neither)."""
+    if not data.strip():
+        raise ModelError(f"{path}: the file is empty; restore it or retrain with `notes-nlp train`")
+    try:
+        return loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: not UTF-8 text (byte {exc.start}), so not the JSON notes-nlp writes (a pickle is refused, "
+                         "never loaded); restore it or retrain with `notes-nlp train`") from None
+    except ValueError as exc:
+        raise ModelError(f"{path}: not valid JSON ({exc}); restore it or retrain with `notes-nlp train`") from None
+
+
+def _checked_meta(meta: Any, path: Path) -> dict[str, Any]:
+    """The fields of meta.json that loading, scoring and the service read, checked."""
+    problem = _meta_problem(meta)
+    if problem:
+        raise ModelError(f"{path}: {problem}; restore it or retrain with `notes-nlp train`")
+    return meta
+
+
+def _meta_problem(meta: Any) -> str | None:
+    if not isinstance(meta, dict):
+        return f"must be a JSON object, got {json_kind(meta)}"
+    if not isinstance(meta.get("sha256"), str) or not _SHA256.fullmatch(meta["sha256"]):
+        return "sha256 must be the 64 hex digits of model.json's sha256"
+    versions = meta.get("versions")
+    if not isinstance(versions, dict) or not isinstance(versions.get("scikit-learn"), str):
+        return 'versions must be an object naming the scikit-learn version, like {"scikit-learn": "1.9.1"}'
+    thresholds = meta.get("thresholds")
+    below = thresholds.get("at_risk_below") if isinstance(thresholds, dict) else None
+    if isinstance(below, bool) or not isinstance(below, (int, float)) or not 0 <= below <= 1:
+        return 'thresholds must be an object with at_risk_below, a probability from 0 to 1, like {"at_risk_below": 0.5}'
+    for key in ("name", "created"):
+        if key in meta and not isinstance(meta[key], str):
+            return f"{key} must be a string"
+    return None
+
+
+def _check_versions(meta: dict[str, Any], model_path: Path) -> None:
+    import sklearn
+
+    trained_with = meta["versions"]["scikit-learn"]
     if trained_with != sklearn.__version__:
         raise ModelError(
-            f"{model_path}: trained with scikit-learn {trained_with}, this environment has {sklearn.__version__}; "
+            f"{model_path}: trained with scikit-learn {trained_with[:20]}, this environment has {sklearn.__version__}; "
             "install the pinned versions (constraints.txt) or retrain."
         )
-    import joblib
-
-    try:
-        pipeline = joblib.load(model_path)
-    except (AttributeError, ModuleNotFoundError) as exc:  # a class or function the pickle names is gone
-        raise ModelError(
-            f"{model_path}: made with notes-nlp {meta.get('versions', {}).get('notes-nlp', '?')} from parts this "
-            f"version does not have ({exc}); retrain with `notes-nlp train`."
-        ) from exc
-    return Model(pipeline, meta, folder)

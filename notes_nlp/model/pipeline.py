@@ -50,14 +50,15 @@ class LineFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         return self
 
     def fit_transform(self, examples: Sequence[dict[str, Any]], y: Any = None) -> sparse.csr_matrix:
-        self.parts_ = self._new_parts()
+        self.parts_ = self.new_parts()
         return self._joined([vectorizer.fit_transform(_field(examples, key)) for _, key, vectorizer, _ in self.parts_])
 
     def transform(self, examples: Sequence[dict[str, Any]]) -> sparse.csr_matrix:
         return self._joined([vectorizer.transform(_field(examples, key)) for _, key, vectorizer, _ in self.parts_])
 
-    def _new_parts(self) -> list[tuple[str, str, Any, float]]:
-        """(name, example field, unfitted vectorizer, weight) of each part, in column order."""
+    def new_parts(self) -> list[tuple[str, str, Any, float]]:
+        """(name, example field, unfitted vectorizer, weight) of each part, in column order: what
+        fitting fills, and what a saved model's data are loaded into (:mod:`notes_nlp.model.fitted`)."""
         parts: list[tuple[str, str, Any, float]] = []
         if self.facts:
             parts.append(("facts", "facts", DictVectorizer(), 1.0))

@@ -14,10 +14,10 @@ from collections import Counter
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.special import expit
 from sklearn.model_selection import GroupKFold
 
 from notes_nlp.model.data import LabeledLines
+from notes_nlp.model.fitted import FittedModel
 from notes_nlp.model.metrics import format_metrics, metrics_by_code
 from notes_nlp.model.pipeline import build_pipeline
 
@@ -43,27 +43,9 @@ def fit(data: LabeledLines, seed: int, index: Sequence[int] | None = None, text:
 
 
 def supported_probability(pipeline, examples: Sequence[dict[str, Any]]) -> np.ndarray:
-    """The calibrated probability that each line is supported: the arithmetic of the pipeline's
-    ``predict_proba`` (features, the regression's decision function, the sigmoid), on its fitted
-    parts. ``predict_proba`` itself also checks its input and walks the estimators' metadata on
-    every call: 4 ms for one note against 0.2 ms here, on a check at signing of about 10 ms. The
-    examples come from ``line_example``, never from a user's matrix. tests/model/test_probability.py
-    shows the numbers are the same."""
-    regression, sigmoid = calibrated_regression(pipeline)
-    features = pipeline.named_steps["features"].transform(list(examples))
-    decision = (features @ regression.coef_.T).ravel() + regression.intercept_
-    return expit(-(sigmoid.a_ * decision + sigmoid.b_))
-
-
-def calibrated_regression(pipeline) -> tuple[Any, Any]:
-    """The fitted regression and its sigmoid calibrator: ``build_pipeline``'s classifier, with
-    supported (1) as the positive class."""
-    classifier = pipeline.named_steps["classifier"]
-    pairs = classifier.calibrated_classifiers_
-    if len(pairs) != 1 or pairs[0].method != "sigmoid" or list(pairs[0].estimator.classes_) != [0, 1]:
-        raise ValueError("not a model notes-nlp trained (one sigmoid-calibrated regression of labels 0/1): retrain it with `notes-nlp train`")
-    [sigmoid] = pairs[0].calibrators
-    return pairs[0].estimator, sigmoid
+    """The calibrated probability that each line is supported, from a fitted pipeline's parts,
+    as a saved model computes it (:class:`~notes_nlp.model.fitted.FittedModel`)."""
+    return FittedModel.from_pipeline(pipeline).probability(examples)
 
 
 def out_of_fold(data: LabeledLines, seed: int, text: bool = False) -> np.ndarray:

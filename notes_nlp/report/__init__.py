@@ -2,6 +2,12 @@
 
 A shell over the scoring output: the core never imports it. The HTML report
 embeds its data and script, so it opens offline and can be mailed as one file.
+Both hold what the notes say, so neither lets a note act: in the page, the
+data's ``<``, ``>`` and ``&`` are JSON escapes (``<!--<script>`` in a note
+would otherwise change how the browser reads the data's script element, and
+no note would be shown), and the script writes text, never markup; in the
+CSV, a cell that a spreadsheet would read as a formula (``=``, ``+``, ``-``,
+``@``, tab or carriage return first, OWASP's list) starts with a ``'``.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from importlib import resources
 from typing import IO, Any, Iterable
 
 CSV_COLUMNS = ("note_id", "code", "units", "verdict", "score", "suggested_code", "errors", "warnings", "messages", "error")
+FORMULA_FIRST = tuple("=+-@\t\r") + tuple("\uff1d\uff0b\uff0d\uff20")  # and their full-width forms
+_SCRIPT_SAFE = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
 def csv_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -36,10 +44,16 @@ def csv_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def write_csv(records: Iterable[dict[str, Any]], out: IO[str]) -> None:
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for record in records:
-        writer.writerows(csv_rows(record))
+        writer.writerows({key: inert(value) for key, value in row.items()} for row in csv_rows(record))
+
+
+def inert(value: Any) -> Any:
+    """A cell no spreadsheet runs as a formula: a text starting like one gets a leading ``'``
+    (OWASP, CSV injection). Numbers stay numbers."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_FIRST) else value
 
 
 def report_note(envelope: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
@@ -61,9 +75,9 @@ def report_note(envelope: dict[str, Any], record: dict[str, Any]) -> dict[str, A
 def write_html(notes: Iterable[dict[str, Any]], out: IO[str], title: str = "notes-nlp audit report") -> None:
     """The report page: data as JSON inside the page, rendered by the page's own script."""
     data = {"title": title, "generated": dt.datetime.now().replace(microsecond=0).isoformat(sep=" "), "notes": list(notes)}
-    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    payload = json.dumps(data, ensure_ascii=False).translate(_SCRIPT_SAFE)
     template = resources.files(__name__).joinpath("template.html").read_text("utf-8")
-    out.write(template.replace("/*DATA*/null", payload).replace("{{TITLE}}", _escape(title)))
+    out.write(template.replace("{{TITLE}}", _escape(title)).replace("/*DATA*/null", payload))  # the data last: nothing reads it after
 
 
 def _escape(text: str) -> str:

@@ -9,7 +9,9 @@ on load so that a typo in a user's file is reported with the file, the field
 and what was expected instead of surfacing later as a wrong verdict.
 
 The bundled profiles live in ``rules/payers/`` and are found with
-:mod:`importlib.resources`; a user's own profile is given by path.
+:mod:`importlib.resources`. A note record's ``payer`` only ever names one of
+them (:func:`bundled_profile`): a record never reaches the file system. Only
+the operator gives a profile by path (:func:`load_profile`, ``--payer-file``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "PayerProfile",
     "ProfileError",
+    "bundled_profile",
     "bundled_profiles",
     "load_profile",
 ]
@@ -83,6 +86,7 @@ class ProfileError(ValueError):
     def __init__(self, source: str, message: str, field: str | None = None) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
+        self.message = message
         self.field = field
 
 
@@ -154,21 +158,28 @@ class PayerProfile:
 
 def bundled_profiles() -> list[str]:
     """Names of the profiles shipped with notes-nlp, sorted."""
+    return list(_bundled_names())
+
+
+@cache
+def _bundled_names() -> tuple[str, ...]:
+    """Listed once: a record's payer is looked up here for every note."""
     folder = resources.files(_PACKAGE).joinpath(_PAYERS_DIR)
-    return sorted(
+    return tuple(sorted(
         entry.name.removesuffix(".json")
         for entry in folder.iterdir()
         if entry.is_file() and entry.name.endswith(".json")
-    )
+    ))
 
 
 def load_profile(name_or_path: str | os.PathLike[str] = DEFAULT_PROFILE) -> PayerProfile:
-    """Load a bundled profile by name (``"cms"``) or a user's profile file by path.
+    """Load a bundled profile by name (``"cms"``) or, for the operator, a profile file by path.
 
     A string that contains a path separator or ends in ``.json``, and any
     :class:`os.PathLike`, is a path; anything else is a bundled name. Raises
     :class:`ProfileError` for an unknown name, an unreadable file, bad JSON
-    or a bad field.
+    or a bad field. Never give it a note record's ``payer``: that is
+    :func:`bundled_profile`'s.
     """
     if isinstance(name_or_path, os.PathLike) or _looks_like_path(name_or_path):
         path = Path(name_or_path)
@@ -180,19 +191,26 @@ def load_profile(name_or_path: str | os.PathLike[str] = DEFAULT_PROFILE) -> Paye
         except (OSError, UnicodeDecodeError) as exc:
             raise ProfileError(source, f"cannot read the payer profile: {exc}") from None
         return _parse(_decode(text, source), source)
-    return _load_bundled(name_or_path)
+    try:
+        return bundled_profile(name_or_path)
+    except ProfileError as exc:
+        raise ProfileError(exc.source, f"{exc.message}; or give the path of a profile JSON file") from None
+
+
+def bundled_profile(name: str) -> PayerProfile:
+    """The bundled profile a note record's ``payer`` names. Only a name: a path, or anything
+    not bundled, is a ProfileError and no file is opened (``"/dev/zero"`` would be read for
+    ever, ``"/etc/passwd"`` reported on)."""
+    if not isinstance(name, str) or name not in _bundled_names():
+        known = ", ".join(repr(n) for n in _bundled_names())
+        shown = repr(name) if len(repr(name)) <= 42 else repr(name)[:40] + "…"
+        raise ProfileError(f"payer {shown}", f"no bundled payer profile of that name; bundled: {known}")
+    return _load_bundled(name)
 
 
 @cache
 def _load_bundled(name: str) -> PayerProfile:
     """A bundled profile, parsed once: profiles are immutable, and batches ask often."""
-    if name not in bundled_profiles():
-        known = ", ".join(repr(n) for n in bundled_profiles())
-        raise ProfileError(
-            repr(name),
-            f"no bundled payer profile of that name; bundled: {known}; "
-            "or give the path of a profile JSON file",
-        )
     filename = f"{name}.json"
     text = resources.files(_PACKAGE).joinpath(_PAYERS_DIR, filename).read_text("utf-8")
     profile = _parse(_decode(text, filename), filename)

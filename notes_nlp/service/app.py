@@ -17,8 +17,9 @@ A large /v1/score batch holds up a scorer for its length: big batches belong
 to ``notes-nlp score``.
 
 Configuration comes from the environment (:mod:`notes_nlp.service.settings`):
-``NOTES_NLP_TOKEN`` (bearer token, optional), ``NOTES_NLP_MAX_BODY_BYTES``
-(request size limit) and ``NOTES_NLP_MODEL`` (model directory).
+``NOTES_NLP_TOKEN`` (bearer token, optional), the limits (``NOTES_NLP_MAX_BODY_BYTES``,
+``NOTES_NLP_BODY_TIMEOUT_SECONDS``; the others are the server's, see
+:mod:`notes_nlp.service.server`) and ``NOTES_NLP_MODEL`` (model directory).
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from starlette.exceptions import HTTPException
 import notes_nlp
 from notes_nlp import signing
 from notes_nlp.service import cds_hooks, errors, schemas
+from notes_nlp.service.bodies import RecordJsonRoute
 from notes_nlp.service.errors import RequestProblem
 from notes_nlp.service.guards import OPEN_PATHS, BearerToken, BodyLimit, ShieldErrors
 from notes_nlp.service.scorers import Scorer
-from notes_nlp.service.settings import MAX_BODY_ENV, Settings
+from notes_nlp.service.settings import LIMITS, Settings
 
 VALIDATION = {
     400: {"model": schemas.ValidationProblem, "description": "the body cannot be read (not UTF-8)"},
@@ -47,7 +49,10 @@ SCORING = {
     500: {"model": schemas.Problem, "description": "scoring failed (with scoring processes, the exception's type is named)"},
     503: {"model": schemas.Problem, "description": "a scoring process stopped or could not start; retry after `Retry-After` seconds"},
 }
-TOO_LARGE = {413: {"model": schemas.Problem, "description": f"request body over the size limit ({MAX_BODY_ENV})"}}
+BODY_LIMITS = {
+    408: {"model": schemas.Problem, "description": f"the body did not arrive in time ({LIMITS['body_timeout'][0]})"},
+    413: {"model": schemas.Problem, "description": f"request body over the size limit ({LIMITS['max_body_bytes'][0]})"},
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -71,12 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         lifespan=lifespan,
     )
+    app.router.route_class = RecordJsonRoute  # before the routes: each reads its body as the record reader would
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(RequestProblem, errors.request_problem)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(errors.ScoringFailed, errors.scoring_failed)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # the last added runs first:
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout)  # the last added runs first:
     if settings.token:
         app.add_middleware(BearerToken, token=settings.token)  # a caller without the token is not read
     app.add_middleware(ShieldErrors)
@@ -99,13 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "payer_profiles": [{"name": p.name, "version": p.version} for p in map(load_profile, bundled_profiles())],
         }
 
-    @app.post("/v1/score", response_model=schemas.ScoreResponse, responses={**VALIDATION, **TOO_LARGE, **SCORING}, tags=["notes"])
+    @app.post("/v1/score", response_model=schemas.ScoreResponse, responses={**VALIDATION, **BODY_LIMITS, **SCORING}, tags=["notes"])
     async def score(body: schemas.ScoreRequest, request: Request) -> JSONResponse:
         """Score note records (SPEC section 4), as `notes-nlp score` does: one output record per input
         record, in order; a bad record gets an `error` and the rest are scored."""
         return JSONResponse({"records": await request.app.state.scorer.score_queued(body.records)})
 
-    @app.post("/v1/check", response_model=schemas.CheckResponse, responses={**VALIDATION, **TOO_LARGE, **SCORING}, tags=["notes"])
+    @app.post("/v1/check", response_model=schemas.CheckResponse, responses={**VALIDATION, **BODY_LIMITS, **SCORING}, tags=["notes"])
     async def check(note: schemas.CheckRequest, request: Request) -> JSONResponse:
         """The check at signing for one note: the message `notes-nlp check` prints, and the scored record."""
         [result] = await request.app.state.scorer.score_queued([note.model_dump(exclude_unset=True)])
@@ -127,7 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             400: {"model": schemas.ValidationProblem, "description": "the body cannot be read, or the hook is not this service's"},
             404: {"model": schemas.Problem, "description": "no CDS service of that id"},
             412: {"model": schemas.ValidationProblem, "description": "the note or the claim was neither in context nor prefetched"},
-            **TOO_LARGE,
+            **BODY_LIMITS,
             **SCORING,
         },
     )

@@ -10,7 +10,8 @@ call, which judges each request alone and calls the model once for them all:
 a request's output is what scoring it alone would give. With no load a
 request is scored alone, at once. A batch stops growing at ``max_records``
 notes, or at the runner's share of the waiting notes; a larger request is
-scored alone.
+scored alone. A batch whose scoring fails is scored again request by request:
+one request never fails another.
 """
 
 from __future__ import annotations
@@ -95,11 +96,16 @@ class Batcher:
 
 
 def _score(score_apart: ScoreApart, batch: list[tuple[list[Any], Future]]) -> None:
+    """Score a batch; when scoring it fails, score each of its requests alone, so that the one
+    that fails (a bad record, a process that died on it) fails alone and the others are answered."""
     try:
         results = score_apart([records for records, _ in batch])
-    except Exception as exc:  # noqa: BLE001 - every caller in the batch gets the error; the thread goes on
-        for _, future in batch:
-            future.set_exception(exc)
+    except Exception as exc:  # noqa: BLE001 - the caller gets the error; the thread goes on
+        if len(batch) == 1:
+            batch[0][1].set_exception(exc)
+        else:
+            for request in batch:
+                _score(score_apart, [request])
         return
     for (_, future), scored in zip(batch, results):
         future.set_result(scored)

@@ -24,9 +24,11 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from notes_nlp import signing
+from notes_nlp.io.values import find_problem
 from notes_nlp.rules.billing import parse_line
 from notes_nlp.rules.profiles import CREDENTIALS, bundled_profiles
 from notes_nlp.service.errors import RequestProblem, pydantic_problems
@@ -196,9 +198,14 @@ def _check_base64(document: dict[str, Any], loc: tuple) -> None:
 
 
 def _validate(value: dict[str, Any], resource_type: str, loc: tuple) -> Any:
-    """A FHIR R4 resource checked by fhir.resources; a 422 naming each bad field otherwise."""
+    """A FHIR R4 resource checked by fhir.resources; a 422 naming each bad field otherwise. A value
+    no resource can hold (1e400, NaN, 5,000 digits: fhir.resources' Decimal would raise a
+    TypeError on it) or nesting past the records' limit is refused first, with its field."""
     from pydantic import ValidationError
 
+    if found := find_problem(value):
+        where, message = found
+        raise RequestProblem(422, (*loc, *where), message)
     if resource_type == "Claim":
         from fhir.resources.R4B.claim import Claim as model
     else:
@@ -268,7 +275,7 @@ def billed_lines(claim: Any, loc: tuple) -> list[dict[str, Any]]:
         if modifiers:
             line["modifiers"] = modifiers
         if item.quantity is not None and item.quantity.value is not None:
-            line["units"] = float(item.quantity.value)
+            line["units"] = _units(item.quantity.value)
         fhir_places = {
             "code": (*where, "productOrService", "coding", coding_index, "code"),
             "modifiers": (*where, "modifier"),
@@ -282,6 +289,12 @@ def billed_lines(claim: Any, loc: tuple) -> list[dict[str, Any]]:
             raise RequestProblem(422, fhir_places.get(name, where), message.split(" ", 1)[1], "value_error") from None
         lines.append({"code": parsed.code, "units": parsed.units, **({"modifiers": list(parsed.modifiers)} if parsed.modifiers else {})})
     return lines
+
+
+def _units(quantity: Decimal) -> int | float:
+    """A Claim quantity as the billed-line check reads units: a whole Decimal as an int (a 400-digit
+    one is then out of range, not a float overflowing to inf), another as a float (not whole)."""
+    return int(quantity) if quantity == quantity.to_integral_value() else float(quantity)
 
 
 def claim_credential(claim: Any) -> str | None:

@@ -1,5 +1,5 @@
-"""ASGI middleware that guard every request: the bearer token, the body size limit, and errors
-that never leak the note.
+"""ASGI middleware that guard every request: the bearer token, the body's size and time limits,
+and errors that never leak the note.
 
 They are plain ASGI wrappers rather than FastAPI dependencies so that they
 cover every route, the OpenAPI schema and ``/docs`` included, and unknown
@@ -9,6 +9,7 @@ load balancers and probes.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -70,12 +71,13 @@ class BearerToken:
         await _send_json(send, 401, {"detail": detail}, [(b"www-authenticate", challenge)])
 
 
-class BodyTooLarge(HTTPException):
-    """Raised while the body is read. An HTTPException, so that FastAPI passes it on to the
-    exception handlers instead of turning it into a 400 for an unreadable body."""
+class BodyProblem(HTTPException):
+    """Raised while the body is read (too large, or too slow). An HTTPException, so that FastAPI
+    passes it on to the exception handlers instead of turning it into a 400 for an unreadable
+    body; its answer closes the connection, whose rest of a body is not read."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, too_large(limit))
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(status, detail, headers={"Connection": "close"})
 
 
 def too_large(limit: int) -> str:
@@ -83,13 +85,23 @@ def too_large(limit: int) -> str:
             "records per request, or score a large batch with `notes-nlp score`")
 
 
+def too_slow(timeout: float) -> str:
+    return f"the request body did not arrive within {timeout:g} seconds (NOTES_NLP_BODY_TIMEOUT_SECONDS)"
+
+
+CLOSE = [(b"connection", b"close")]
+
+
 class BodyLimit:
     """413 for a body over ``limit`` bytes: at once when Content-Length says so (nothing is
-    read), else as soon as the streamed body passes the limit."""
+    read), else as soon as the streamed body passes the limit; 408 for a body not received
+    within ``timeout`` seconds of the first read, so a client trickling its body does not hold
+    a request open."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, timeout: float) -> None:
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,25 +109,29 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.limit:
-            await _send_json(send, 413, {"detail": too_large(self.limit)})
+            await _send_json(send, 413, {"detail": too_large(self.limit)}, CLOSE)
             return
-        received = 0
+        received, deadline = 0, None
         watched = _WatchedSend(send)
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline
+            deadline = deadline or asyncio.get_running_loop().time() + self.timeout
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
+            except asyncio.TimeoutError:
+                raise BodyProblem(408, too_slow(self.timeout)) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise BodyTooLarge(self.limit)
+                    raise BodyProblem(413, too_large(self.limit))
             return message
 
         try:
             await self.app(scope, limited_receive, watched)
-        except BodyTooLarge:  # read outside FastAPI's body parsing, which hands it to the handlers
+        except BodyProblem as problem:  # read outside FastAPI's body parsing, which hands it to the handlers
             if not watched.started:
-                await _send_json(send, 413, {"detail": too_large(self.limit)})
+                await _send_json(send, problem.status_code, {"detail": problem.detail}, CLOSE)
 
 
 class ShieldErrors:

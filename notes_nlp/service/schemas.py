@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
-from notes_nlp.io.records import MAX_TEXT_CHARS
+from notes_nlp.io.dates import FORMATS, parse_date
+from notes_nlp.io.records import MAX_CREDENTIAL_CHARS, MAX_ID_CHARS, MAX_TEXT_CHARS, VISIBLE
 from notes_nlp.rules.billing import MAX_MINUTES, MAX_UNITS
 from notes_nlp.rules.profiles import bundled_profiles
 
@@ -36,7 +37,16 @@ def _json_integer(value: Any) -> Any:
     return int(value)
 
 
+def _date(value: str) -> str:
+    parse_date(value)  # ValueError: "date must be written ...", "date ... is not a day of the calendar"
+    return value
+
+
 Units = Annotated[int, Field(ge=1, le=MAX_UNITS), BeforeValidator(_json_integer)]
+# The schema shows the ISO form (and "", no date); M/D/YYYY is read too, which no JSON Schema
+# pattern can hold to real days of the calendar.
+NoteDate = Annotated[str, AfterValidator(_date), WithJsonSchema(
+    {"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}], "examples": ["2026-03-04"]})]
 Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES), BeforeValidator(_json_integer)]
 
 
@@ -59,18 +69,18 @@ class NoteRecord(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)  # strict: false is not 0 minutes, nor "2" two units
 
-    note_id: str = Field(min_length=1, max_length=200, examples=["n-0001"])
+    note_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, examples=["n-0001"])
     text: str = Field(
-        min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S", description="the note's free text (not blank)",
+        min_length=1, max_length=MAX_TEXT_CHARS, pattern=VISIBLE, description="the note's free text (not only blanks and control characters)",
         examples=["S: neck pain 5/10. O: cervical rotation R 45°. Dx M54.2.\nTx: MFR to R upper trapezius 12 min to restore rotation.\n"
                   "Goal: rotation 70° and check blind spot without pain in 4 wks."],
     )
     billed: list[BilledLine] | None = Field(
         None, max_length=50, description="billed lines; when absent, the codes written in the text are used"
     )
-    chart_id: str | None = Field(None, max_length=200, description="notes sharing a chart_id are judged together")
-    date: str | None = Field(None, max_length=40, examples=["2026-03-04"], description="orders the notes of a chart")
-    provider_credential: str | None = Field(None, max_length=20, examples=["DC"], description="signer's credential")
+    chart_id: str | None = Field(None, max_length=MAX_ID_CHARS, description="notes sharing a chart_id are judged together")
+    date: NoteDate | None = Field(None, max_length=40, description=f"orders the notes of a chart: {FORMATS}")
+    provider_credential: str | None = Field(None, max_length=MAX_CREDENTIAL_CHARS, examples=["DC"], description="signer's credential")
     payer: PayerName | None = Field(None, description="payer profile; cms when absent")
 
 

@@ -198,8 +198,16 @@ class Scorer:
         return cls(model, processes)
 
     async def score_queued(self, records: list[Any]) -> list[dict[str, Any]]:
-        """Score records with the requests waiting beside them, without blocking the event loop."""
-        return await asyncio.wrap_future(self.batcher.submit(records))
+        """Score records with the requests waiting beside them, without blocking the event loop.
+        A record with an error is answered here: it never reaches a scoring process (a record
+        nested 900 deep cannot even be pickled to one) nor a batch shared with other requests."""
+        from notes_nlp.io.records import check_record
+        from notes_nlp.scoring import error_record
+
+        errors = [check_record(record) for record in records]
+        valid = [record for record, error in zip(records, errors) if error is None]
+        scored = iter(await asyncio.wrap_future(self.batcher.submit(valid)) if valid else [])
+        return [next(scored) if error is None else error_record(record, error) for record, error in zip(records, errors)]
 
     def close(self) -> None:
         """Cancel the waiting requests, let the runners finish their batches, stop the children."""

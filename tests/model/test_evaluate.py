@@ -49,7 +49,7 @@ def test_train_with_text_features_joins_the_n_grams(tmp_path):
 def step_names(model_dir: Path) -> list[str]:
     from notes_nlp.model.persist import load_model
 
-    return load_model(model_dir).pipeline.named_steps["features"].part_names
+    return load_model(model_dir).fitted.features.part_names
 
 
 def test_a_tampered_model_stops_evaluate_with_a_clear_message(tmp_path):
@@ -58,6 +58,6 @@ def test_a_tampered_model_stops_evaluate_with_a_clear_message(tmp_path):
     from notes_nlp.model.persist import DEFAULT_MODEL_DIR
 
     shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "m")
-    (tmp_path / "m" / "model.joblib").write_bytes(b"not the model")
+    (tmp_path / "m" / "model.json").write_bytes(b"not the model")
     result = CliRunner().invoke(app, ["evaluate", str(labeled_file(tmp_path, "dev", 5)), "--model", str(tmp_path / "m")])
     assert result.exit_code == 2 and "does not match" in result.output

@@ -1,4 +1,4 @@
-"""The model's probability is scikit-learn's ``predict_proba``, computed from the fitted parts."""
+"""A saved model's probability is scikit-learn's own ``predict_proba`` of the pipeline it came from."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from sklearn.preprocessing import FunctionTransformer
 
 from notes_nlp.corpus.load import split_notes
 from notes_nlp.model.data import labeled_lines
-from notes_nlp.model.persist import DEFAULT_MODEL_DIR, load_model
+from notes_nlp.model.persist import load_model, save_model
 from notes_nlp.model.pipeline import TEXT_WEIGHT, LineFeatures
-from notes_nlp.model.train import fit, supported_probability
+from notes_nlp.model.train import fit
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
@@ -25,17 +25,15 @@ def dev_lines(nlp):
     return labeled_lines(split_notes(CORPUS, "dev")[:200], nlp)
 
 
-def test_the_shipped_models_probability_is_its_predict_proba(dev_lines):
-    pipeline = load_model(DEFAULT_MODEL_DIR).pipeline
-    expected = pipeline.predict_proba(dev_lines.examples)[:, list(pipeline.classes_).index(1)]
-    np.testing.assert_array_equal(supported_probability(pipeline, dev_lines.examples), expected)
-
-
 @pytest.mark.parametrize("text", [False, True])
-def test_a_fitted_models_probability_is_its_predict_proba(dev_lines, text):
+def test_a_saved_models_probability_is_the_pipelines_predict_proba(dev_lines, tmp_path, text):
+    """Fitted, saved as data, loaded: the same numbers as predict_proba on the fitted pipeline."""
     pipeline = fit(dev_lines, seed=0, text=text)
     expected = pipeline.predict_proba(dev_lines.examples)[:, list(pipeline.classes_).index(1)]
-    np.testing.assert_array_equal(supported_probability(pipeline, dev_lines.examples), expected)
+    meta = {"name": "test", "thresholds": {"at_risk_below": 0.5}}
+    loaded = load_model(save_model(pipeline, meta, tmp_path / "m", "card"))
+    np.testing.assert_array_equal(loaded.probability(dev_lines.examples), expected)
+    assert loaded.fitted.features.part_names == (["facts", "words", "chars"] if text else ["facts"])
 
 
 def test_line_features_are_the_feature_union_of_facts_and_weighted_n_grams(dev_lines):

@@ -121,9 +121,13 @@ def test_unknown_route_is_a_404(client):
 def test_settings_from_the_environment():
     assert Settings.from_env({}) == Settings()
     assert Settings.from_env({"NOTES_NLP_TOKEN": "t", "NOTES_NLP_MAX_BODY_BYTES": "2048"}) == Settings(token="t", max_body_bytes=2048)
-    for bad in ("lots", "0"):
-        with pytest.raises(ValueError, match="NOTES_NLP_MAX_BODY_BYTES"):
-            Settings.from_env({"NOTES_NLP_MAX_BODY_BYTES": bad})
+    limits = {"NOTES_NLP_MAX_HEADER_BYTES": "4096", "NOTES_NLP_HEADER_TIMEOUT_SECONDS": "2.5", "NOTES_NLP_BODY_TIMEOUT_SECONDS": "7",
+              "NOTES_NLP_KEEP_ALIVE_SECONDS": "1", "NOTES_NLP_MAX_CONNECTIONS": "64"}
+    assert Settings.from_env(limits) == Settings(max_header_bytes=4096, header_timeout=2.5, body_timeout=7.0, keep_alive=1.0, max_connections=64)
+    for variable, bad in [("NOTES_NLP_MAX_BODY_BYTES", "lots"), ("NOTES_NLP_MAX_BODY_BYTES", "0"), ("NOTES_NLP_MAX_CONNECTIONS", "1.5"),
+                          ("NOTES_NLP_HEADER_TIMEOUT_SECONDS", "inf"), ("NOTES_NLP_BODY_TIMEOUT_SECONDS", "nan"), ("NOTES_NLP_KEEP_ALIVE_SECONDS", "-1")]:
+        with pytest.raises(ValueError, match=variable):
+            Settings.from_env({variable: bad})
 
 
 def test_rules_only_has_no_model_and_no_score():

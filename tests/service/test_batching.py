@@ -48,17 +48,20 @@ def test_a_request_larger_than_the_limit_is_scored_alone():
     assert [records for records, _ in next_batch(waiting, max_records=4)] == [["g"]]
 
 
-def test_a_failed_call_fails_its_requests_and_the_next_ones_are_scored():
+def test_a_failed_call_fails_only_the_request_that_fails_alone():
+    """"bad" and "b" wait together and are scored in one call, which fails: each is then scored
+    alone, and only "bad" fails; the next requests are scored."""
     scorer = GatedScorer(fail_on="bad")
     batcher = Batcher([scorer])
     blocked = batcher.submit(["a"])
     assert scorer.started.wait(10)
-    failing = [batcher.submit(["bad"]), batcher.submit(["b"])]
+    failing, innocent = batcher.submit(["bad"]), batcher.submit(["b"])
     scorer.release.set()
     assert blocked.result(10) == ["scored a"]
-    for future in failing:
-        with pytest.raises(ValueError, match="scoring failed"):
-            future.result(10)
+    with pytest.raises(ValueError, match="scoring failed"):
+        failing.result(10)
+    assert innocent.result(10) == ["scored b"]
+    assert [["bad"], ["b"]] in scorer.batches and [["b"]] in scorer.batches
     assert batcher.submit(["c"]).result(10) == ["scored c"]
     batcher.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -202,3 +203,15 @@ def test_detail_escapes_note_words_as_markdown():
     assert text.startswith("**97124 x1: AT RISK (score 0.04)**") and "The documentation fits **97140**." in text
     assert "“\\*deep\\* \\_x\\_”" in text and "\nWorth adding:" in text
     assert cds_hooks.card(line)["indicator"] == "warning"
+
+
+@pytest.mark.parametrize("quantity, says", [("9" * 400, "from 1 to 24"), ("1e400", "not a number"), ("NaN", "not a number"), ("9" * 5000, "not a number")])
+def test_a_claim_quantity_no_units_can_be_is_a_422_naming_it(client, fhir, quantity, says):
+    """A 400-digit quantity was a 500 (a float overflowing to inf); 1e400 and NaN reached
+    fhir.resources' Decimal."""
+    call = json.dumps(fhir.note_sign(billed=fhir.claim(fhir.item("97140", units=None))))
+    body = call.replace('"sequence": 1, "productOrService"', f'"sequence": 1, "quantity": {{"value": {quantity}}}, "productOrService"')
+    response = client.post("/cds-services/note-check", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["field"] == "prefetch.claim.item[0].quantity.value" and says in problem["msg"]

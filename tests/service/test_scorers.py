@@ -57,3 +57,28 @@ def test_a_process_that_cannot_load_says_why(tmp_path):
     process.start()
     with pytest.raises(ScoringFailed, match="could not start: ModelError: .*not a model directory"):
         process.wait_ready()
+
+
+def test_a_bad_record_is_answered_in_the_http_process_and_never_sent_to_a_scoring_process():
+    """A record nested 900 deep could not even be pickled to a scoring process (a 500 with
+    --workers 2): it is answered before the queue, the good one beside it is scored."""
+    import asyncio
+
+    from notes_nlp.service.scorers import Scorer
+
+    sent: list[list[list]] = []
+
+    def runner(batches):
+        sent.append(batches)
+        return [[{"note_id": record["note_id"], "lines": [], "entities": [], "error": None} for record in records] for records in batches]
+
+    deep = {"note_id": "deep", "text": "MFR 12 min", "extra": json.loads("[" * 900 + "]" * 900)}
+    good = {"note_id": "good", "text": "MFR 12 min"}
+    queued = Scorer(None, [runner])
+    try:
+        out = asyncio.run(queued.score_queued([deep, good]))
+    finally:
+        queued.close()
+    assert [o["note_id"] for o in out] == ["deep", "good"]
+    assert out[0]["error"].startswith("extra[0]") and "nested more than 32 levels" in out[0]["error"]
+    assert sent == [[[good]]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -41,14 +42,14 @@ def call(port: int, method: str, path: str, body: dict | None = None, token: str
 
 
 @contextmanager
-def running_server(log_path: Path, workers: int = 2) -> Iterator[tuple[subprocess.Popen, int]]:
-    """`notes-nlp serve --workers N` on a free port, once healthy; stopped as Ctrl-C or a
-    service manager stops it (SIGTERM) at the end."""
+def running_server(log_path: Path, workers: int = 2, **env: str) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`notes-nlp serve --workers N` on a free port (with ``env`` set), once healthy; stopped as
+    Ctrl-C or a service manager stops it (SIGTERM) at the end."""
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "notes_nlp.cli", "serve", "--port", str(port), "--workers", str(workers)],
-            cwd=ROOT, env={**os.environ, "NOTES_NLP_TOKEN": TOKEN}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env={**os.environ, "NOTES_NLP_TOKEN": TOKEN, **env}, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 90
@@ -174,6 +175,97 @@ def test_the_scoring_processes_serve_and_stop_with_the_server(tmp_path):
     assert not [pid for pid in scorers if Path(f"/proc/{pid}").exists()], "scoring processes outlived the server"
 
 
+LIMITS = {"NOTES_NLP_MAX_HEADER_BYTES": "2048", "NOTES_NLP_HEADER_TIMEOUT_SECONDS": "1", "NOTES_NLP_BODY_TIMEOUT_SECONDS": "1",
+          "NOTES_NLP_KEEP_ALIVE_SECONDS": "1", "NOTES_NLP_MAX_CONNECTIONS": "40"}
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    """A server with small limits (set from the environment), so each shows in a second."""
+    with running_server(tmp_path_factory.mktemp("limited") / "serve.log", workers=1, **LIMITS) as (_, port):
+        yield port
+
+
+def exchange(port: int, data: bytes, wait: float = 10) -> bytes:
+    """Send raw bytes, then read until the server closes the connection (or ``wait`` passes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
+        if data:
+            sock.sendall(data)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except ConnectionResetError:  # closed with what we sent still unread: the kernel resets
+            pass
+        except socket.timeout:
+            answer += b"<not closed>"
+        return answer
+
+
+HEAD = b"POST /v1/check HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode() + b"\r\nContent-Type: application/json\r\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent, status", [
+    (HEAD + b"X-Big: " + b"a" * 5000 + b"\r\n\r\n", b"431"),  # a whole head over the limit
+    (HEAD + b"X-Big: " + b"a" * 200_000, b"431"),  # a head that keeps coming: refused before it ends
+    (HEAD, b"408"),  # a head that stops coming
+    (HEAD + b"Content-Length: 200\r\n\r\n{", b"408"),  # a body that stops coming
+    (b"", b""),  # a connection that never sends: closed
+])
+def test_a_client_holding_the_server_is_answered_and_let_go(limited, sent, status):
+    answer = exchange(limited, sent)
+    assert answer.startswith(b"HTTP/1.1 " + status if status else b"") and b"<not closed>" not in answer
+    assert b"connection: close" in answer.lower() or not status
+
+
+@pytest.mark.slow
+def test_an_idle_keep_alive_connection_is_closed_and_connections_past_the_cap_at_once(limited):
+    with socket.create_connection(("127.0.0.1", limited), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = sock.makefile("rb")
+        assert answer.readline().startswith(b"HTTP/1.1 200")
+        while (line := answer.readline()) != b"\r\n":
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        answer.read(length)
+        assert answer.read() == b"", "closed after the keep-alive time"
+    cap = int(LIMITS["NOTES_NLP_MAX_CONNECTIONS"])
+    held = [socket.create_connection(("127.0.0.1", limited), timeout=10) for _ in range(cap + 5)]
+    try:
+        time.sleep(0.3)  # well within the 1 s head timeout, which would close them all
+        closed, _, _ = select.select(held, [], [], 0)  # readable: at end of file
+        assert len(closed) == 5 and all(sock.recv(1) == b"" for sock in closed), "past the cap, closed at once"
+    finally:
+        for sock in held:
+            sock.close()
+    assert call(limited, "GET", "/healthz", token=None)[0] == 200, "and the server answers once they go"
+
+
+@pytest.mark.slow
+def test_the_abuse_script_runs_briefly(limited):
+    """The script's figures, on a short run against the server with small limits (how fast the
+    server answered is the script's own verdict, not this test's)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "abuse.py"), "--url", f"http://127.0.0.1:{limited}", "--seconds", "3",
+         "--slow", "3", "--idle", "3", "--big", "1"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "NOTES_NLP_TOKEN": TOKEN},
+    )
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert result.returncode == (0 if figures["answered_within_1s_throughout"] else 1), result.stderr
+    assert figures["healthz"]["probes"] > 0 and figures["check"]["probes"] > 0
+    assert not figures["healthz"]["not_200"] and not figures["check"]["not_200"]
+    let_go = figures["abusers_let_go"]
+    assert let_go.get("big: answered 431 Request Header Fields Too Large") and let_go.get("slow: answered 408 Request Timeout")
+    assert let_go.get("idle: closed by the server")
+
+
+def test_the_abuse_script_only_targets_loopback():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "abuse.py"), "--url", "http://192.0.2.1:8000"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "loopback" in result.stderr
+
+
 def test_the_load_test_script_only_targets_loopback():
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "load_test.py"), "--url", "http://192.0.2.1:8000", "--requests", "1"],
@@ -199,6 +291,8 @@ def test_serve_runs_the_app_in_uvicorn_and_warns_off_loopback(monkeypatch):
     [([app], kwargs)] = calls
     assert app.state.settings.workers == 2, "--workers sets the scoring processes, not uvicorn's workers"
     assert "workers" not in kwargs and kwargs["host"] == "0.0.0.0" and kwargs["port"] == 8123
+    assert kwargs["limit_concurrency"] == 1000 and kwargs["timeout_keep_alive"] == 5.0
+    assert kwargs["http"].head_limit == 16_384 and kwargs["http"].head_timeout == 10.0
     calls.clear()
     assert CliRunner().invoke(cli, ["serve"]).exit_code == 0 and calls[0][1]["host"] == "127.0.0.1"
 
