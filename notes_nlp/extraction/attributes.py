@@ -11,6 +11,7 @@ is measurable. Values are plain JSON-ready dicts in ``span._.value``.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from importlib import resources
@@ -149,7 +150,7 @@ class AttributeParser:
         found = take_candidates(doc)
         other_work = [span for span in found if span.label_ == OTHER_WORK and span.id_ in self.other_work]
         spans = resolve(found)
-        anchor_ends = {span.end for span in spans if span.label_ in ANCHOR_LABELS}
+        anchor_ends = sorted({span.end for span in spans if span.label_ in ANCHOR_LABELS})
         spans = resolve(self._relabel(span, anchor_ends) for span in spans)  # again, for the order: a TIME relabelled MEASURE sorts by its new label
         spans = self.senses.in_sense(spans, doc)
         by_sentence: dict[int, list[Span]] = {}
@@ -172,12 +173,13 @@ class AttributeParser:
         time_anchors = sorted(
             [s for s in spans if s.label_ in TIME_ANCHOR_LABELS and not self._referenced(s)] + other_work, key=lambda s: s.start_char
         )
+        anchor_starts = [a.start_char for a in time_anchors]
         work = [s for s in spans if s.label_ in ANCHOR_LABELS]
         for span in spans:
             sentence = by_sentence[sentence_of(doc, span.start).start]
             if span.label_ == "TIME":
                 bounds = sentence_of(doc, span.start)
-                sentence = [a for a in time_anchors if bounds.start_char <= a.start_char < bounds.end_char]
+                sentence = time_anchors[bisect.bisect_left(anchor_starts, bounds.start_char) : bisect.bisect_left(anchor_starts, bounds.end_char)]
                 if not sentence and (_alone(span, bounds) or _in_field_row(span)):
                     earlier = _earlier_in_item(span, time_anchors)
                     # a code named in passing ("(Dr. K adj 98940 same visit). 30'.") times less than the work named
@@ -205,14 +207,16 @@ class AttributeParser:
         doc.spans[SPANS_KEY] = spans
         return doc
 
-    def _relabel(self, span: Span, anchor_ends: set[int]) -> Span:
+    def _relabel(self, span: Span, anchor_ends: list[int]) -> Span:
         """"stand 45 min" is a tolerance measure, not minutes of service; "back to work:
         effleurage x 7 min" is service time, because a technique stands between, and so is
         anything under a treatment header ("Ther ex: rows, wall walks 11 min")."""
         if span.label_ != "TIME" or clock_minutes(span.text) is not None or section_of(span.doc, span.start_char) == "Treatment":
             return span
         start = max(sentence_of(span.doc, span.start).start, span.start - 4)
-        start = max([end for end in anchor_ends if start < end <= span.start], default=start)
+        last = bisect.bisect_right(anchor_ends, span.start) - 1  # the nearest technique's end before it
+        if last >= 0 and anchor_ends[last] > start:
+            start = anchor_ends[last]
         if any(token.lower_ in self.measure_words for token in span.doc[start : span.start]):
             return Span(span.doc, span.start, span.end, label="MEASURE", span_id="tolerance")
         return span

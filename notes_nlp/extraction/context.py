@@ -111,14 +111,19 @@ class ContextAnnotator:
         spans = list(doc.spans.get(SPANS_KEY, []))  # a SpanGroup makes its Spans anew on every pass
         targets = sorted({sentence_of(doc, span.start) for span in spans if span.label_ in STATUS_LABELS})
         cues = self.cues(doc, targets)
-        terminators = [cue for cue in cues if cue.rule.category == TERMINATE]
+        # a cue reaches only targets of its sentence: each mention weighs its sentence's cues alone,
+        # so a long note of many techniques costs the sum of its sentences, not their square
+        by_sentence: dict[int, tuple[list[Cue], list[Cue]]] = {}
+        for cue in cues:
+            own, ends = by_sentence.setdefault(sentence_of(doc, cue.start).start, ([], []))
+            (ends if cue.rule.category == TERMINATE else own).append(cue)
         for span in spans:
             section = section_of(doc, span.start_char)
             values = attributes(span)
             values["section"] = section
             if span.label_ not in STATUS_LABELS:
                 continue
-            cue = self._nearest_cue(span, cues, terminators)
+            cue = self._nearest_cue(span, *by_sentence.get(sentence_of(doc, span.start).start, ([], [])))
             if cue is not None:
                 values["status"], values["cue"] = cue.rule.category, cue.text
             elif section in self.section_defaults and span.label_ in self.section_defaults[section][1]:
@@ -153,9 +158,7 @@ class ContextAnnotator:
         best: tuple[tuple[bool, int], Cue] | None = None
         for cue in cues:
             rule = cue.rule
-            if rule.category == TERMINATE or span.label_ not in rule.targets:
-                continue
-            if cue.start < sent.start or cue.end > sent.end:
+            if span.label_ not in rule.targets or cue.end > sent.end:
                 continue
             if cue.end <= span.start and rule.direction in (FORWARD, BIDIRECTIONAL):
                 gap, between = span.start - cue.end, (cue.end, span.start)

@@ -107,7 +107,10 @@ class SenseRules:
         text = note_text(doc)
         near = self.near_senses.get(" ".join(span.text.lower().split()))
         line_start = text.rfind("\n", 0, span.start_char) + 1
-        if self.other_senses.search(text, start, last.idx + len(last)) or (near and near.search(text, line_start, span.start_char)):
+        window_end = last.idx + len(last)
+        if self.other_senses.search(text, start, window_end) or (
+            near and (near.search(text, line_start, span.start_char) or near.search(text, span.end_char, window_end))
+        ):
             return False
         if _CHECKED.search(text, max(0, span.start_char - 6), span.start_char):
             return True  # "[x] MET" in a template: a box ticked for work done
