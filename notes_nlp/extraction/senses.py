@@ -30,6 +30,7 @@ JUDGED = ("MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT", "SERVICE")
 SUPPORT = ("BODY_REGION", "TIME", "INTENT_FUNCTIONAL", "INTENT_RELAXATION", *JUDGED)
 _CHECKED = re.compile(r"\[\s?[xX✓✔]\s?\][ \t]*$|[☑☒✓✔][ \t]*$")
 _TEMPLATE_ROW_WORDS = 6
+_DENIED = re.compile(r"\b(?:no|not|without|nil|denies)\s+$", re.IGNORECASE)
 _BLOCK_LINES = 2  # a flowsheet field leans on this many fields either side
 _FIELD = re.compile(r"[ \t]*[A-Za-z][\w ()/&'.-]{0,30}:[ \t]")
 _GRADE = re.compile(r"\b(?:gr(?:ade)?s?\.?\s*(?:[IVX]{1,3}|[1-5])(?![\w/]))", re.IGNORECASE)
@@ -106,6 +107,8 @@ class SenseRules:
         last = doc[min(bounds.end, span.end + self.window) - 1]
         text = note_text(doc)
         near = self.near_senses.get(" ".join(span.text.lower().split()))
+        if near and _DENIED.search(text, max(0, span.start_char - 12), span.start_char):
+            near = None  # "No trigger points palpated": a denied finding, kept as a negated mention
         line_start = text.rfind("\n", 0, span.start_char) + 1
         window_end = last.idx + len(last)
         if self.other_senses.search(text, start, window_end) or (
