@@ -57,6 +57,7 @@ _UNCHECKED_BEFORE = re.compile(r"\[\s?\][ \t]*$")
 _CHECKED_BEFORE = re.compile(r"\[\s?[xX✓✔]\s?\][ \t]*$|[☑☒✓✔][ \t]*$")
 _CHECKBOX = re.compile(r"\[\s?[xX✓✔]?\s?\]")
 _ALONE_WORDS = 2
+_SEPARATORS = frozenset({"--", "—", "–", "|"})
 _ITEM_LABEL = re.compile(r"[ \t>*•\-]*[A-Za-z][\w /&'().+-]{0,30}:")
 _UNITS = re.compile(r"(?:[x×]\s?(\d{1,2})|\(\s?(\d{1,2})|\s(\d{1,2})\s?units?)", re.I)
 
@@ -180,10 +181,11 @@ class AttributeParser:
             if span.label_ == "TIME":
                 bounds = sentence_of(doc, span.start)
                 sentence = time_anchors[bisect.bisect_left(anchor_starts, bounds.start_char) : bisect.bisect_left(anchor_starts, bounds.end_char)]
-                if not sentence and (_alone(span, bounds) or _in_field_row(span)):
+                if not sentence and (_alone(span, bounds) or _in_field_row(span) or _goes_on(span, bounds)):
                     earlier = _earlier_in_item(span, time_anchors)
-                    # a code named in passing ("(Dr. K adj 98940 same visit). 30'.") times less than the work named
-                    sentence = [a for a in earlier if a.label_ != "BILLING"] or earlier
+                    # timed work named before: an adjustment or a code named in passing ("(Dr. K adj 98940
+                    # same visit). 30'.") times less than the massage named
+                    sentence = [a for a in earlier if a.label_ not in ("BILLING", "CMT")] or earlier
             if span.label_ in INTENT_LABELS:
                 attributes(span)["value"] = {"of": [_anchor_record(a) for a in _purpose_of(span, sentence, work)], "stated": self._stated(span)}
                 continue
@@ -341,6 +343,15 @@ def _alone(time: Span, sentence: Sentence) -> bool:
     min") is about something else."""
     words = [t for t in time.doc[sentence.start : sentence.end] if t.is_alpha and not (time.start <= t.i < time.end)]
     return len(words) <= _ALONE_WORDS
+
+
+def _goes_on(time: Span, sentence: Sentence) -> bool:
+    """Whether a minutes phrase's sentence goes on from the one before after a dash on the same
+    line ("manual lymphatic drainage -- abdominal & inguinal clearing, then R LE, 30 min")."""
+    if sentence.start == 0:
+        return False
+    previous = time.doc[sentence.start - 1]
+    return previous.text in _SEPARATORS and "\n" not in note_text(time.doc)[previous.idx : sentence.start_char]
 
 
 def _in_field_row(time: Span) -> bool:
