@@ -86,9 +86,10 @@ class NoteFacts:
 
     @property
     def cmt_regions(self) -> set[str]:
-        """Regions adjusted. With a CMT code billed, the adjustment was done even where the
-        note lists it under its plan."""
-        mentions = self.asserted("CMT") if self.cmt_lines else self.performed("CMT")
+        """Regions adjusted: those of the adjustments performed. With a CMT code billed and no
+        adjustment named performed, the adjustment was done even where the note lists it only
+        under its plan."""
+        mentions = self.performed("CMT") or (self.asserted("CMT") if self.cmt_lines else [])
         return {r for e in mentions for r in (e["value"] or {}).get("regions", [])}
 
     def treatment_regions(self, *labels: str) -> set[str]:
