@@ -133,6 +133,8 @@ class AttributeParser:
         self.total_words = frozenset(settings["total_words"])
         self.purpose_words = frozenset(settings["purpose_words"])
         self.correction_cues = _cue_pattern(settings["correction_cues"])
+        self.error_words = _cue_pattern(settings["error_words"])
+        self.absent_words = _cue_pattern(settings["absent_words"])
         self.negating_words = _cue_pattern(settings["negating_words"])
         self.reference_cues = _cue_pattern(settings["reference_cues"])
         self.supervising_verbs = frozenset(settings["supervising_verbs"])
@@ -259,6 +261,10 @@ class AttributeParser:
         if total and len({_work_code(a) for a in sentence if a.label_ in ANCHOR_LABELS}) == 1:
             total = False  # "manual traction ... and MET, total 20 min hands-on": the total of that work
         before = text[max(bounds.start_char, span.start_char - 12) : span.start_char].lower()
+        after = text[span.end_char : span.end_char + 24].lower()
+        line_start = text.rfind("\n", 0, span.start_char) + 1
+        line_end = text.find("\n", span.end_char)
+        line = text[line_start : len(text) if line_end < 0 else line_end].lower()
         return {
             "minutes": parse_minutes(span.text),
             "total": total,
@@ -266,8 +272,8 @@ class AttributeParser:
             # a charge grid or a billed code restates the minutes the narrative gave its work
             "summary": span.id_ == "grid minutes" or (anchor or {}).get("label") == "BILLING" or (anchor is not None and not total and any(t.lower_ in self.total_words for t in window)),
             # an addendum's figure replaces the earlier one; the figure it says was wrong counts for nothing
-            "correction": bool(self.correction_cues.search(text[bounds.start_char : bounds.end_char].lower())),
-            "wrong": bool(re.search(rf"(?:{self.negating_words.pattern})\W*$", before)),
+            "correction": bool(self.correction_cues.search(line)),
+            "wrong": bool(re.search(rf"(?:{self.negating_words.pattern})\W*$", before)) or bool(self.error_words.match(after.lstrip())),
         }
 
     def _stated(self, intent: Span) -> bool:
@@ -318,6 +324,8 @@ class AttributeParser:
         """performer, supervisor, signer or mentioned: who did the work decides coverage."""
         sent = sentence_of(span.doc, span.start)
         text = note_text(span.doc)
+        if self.absent_words.match(text[span.end_char : span.end_char + 16].lower().lstrip()):
+            return "mentioned"  # "LMT out today - Dr. Brandt personally performed ..."
         line_start = text.rfind("\n", 0, span.start_char) + 1
         boxes = _CHECKBOX.findall(text, line_start, span.start_char)
         if boxes and boxes[-1].strip("[]").strip() == "":
