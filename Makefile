@@ -28,7 +28,7 @@ chromium:
 
 # The shipped default model: fitted on the corpus train split, threshold set on dev.
 model: $(STAMP)
-	$(BIN)/notes-nlp train corpus -o models/default --seed 0
+	$(BIN)/notes-nlp train corpus -o src/notes_nlp/model/default --seed 0
 
 # Throughput, latency and memory figures as one JSON line (scripts/bench.py --help).
 bench: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 from notes_nlp.cli import app
 
 SAMPLES = Path(__file__).resolve().parents[1] / "corpus" / "samples" / "notes.jsonl"
-PAYERS = Path(__file__).resolve().parents[1] / "notes_nlp" / "rules" / "payers"
+PAYERS = resources.files("notes_nlp.rules").joinpath("payers")
 
 
 def run(*args: str):

@@ -3,7 +3,9 @@
 A model directory holds ``model.json`` (the fitted parameters as data:
 :mod:`notes_nlp.model.fitted`), ``meta.json`` (thresholds, training data's
 digest, metrics, the library versions, the sha256 of model.json) and
-``card.md``. Loading reads JSON only: a pickle put in their place is not
+``card.md``. The default model ships inside the package (``notes_nlp/model/default``)
+and is read as a package resource, so an installed wheel scores from any
+folder. Loading reads JSON only: a pickle put in their place is not
 JSON, and is refused with a message like any other malformed file; a
 ``model.joblib`` of an older notes-nlp is never opened. Every field that
 scoring and the service read is checked, so a hand-edited or truncated file
@@ -11,6 +13,12 @@ gives a message saying what to fix, never a traceback. The hash catches a
 model.json changed after training by mistake; it is no defence against
 someone who can write the folder, and needs to be none, since nothing in the
 folder can run.
+
+Nothing in the folder depends on the scikit-learn that trained it: the
+versions in meta.json are a record of the training run, not a condition of
+loading (tests/model/test_probability.py holds the arithmetic to scikit-learn's
+own ``predict_proba``; the wheel's smoke test loads it under the oldest
+scikit-learn the package accepts).
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -32,7 +42,7 @@ MODEL_FILE = "model.json"
 PICKLE_FILE = "model.joblib"  # what notes-nlp wrote before model.json; never loaded
 META_FILE = "meta.json"
 CARD_FILE = "card.md"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
+SHIPPED_MODEL: Traversable = resources.files(__package__).joinpath("default")
 MODEL_ENV = "NOTES_NLP_MODEL"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -45,7 +55,7 @@ class ModelError(Exception):
 class Model:
     fitted: FittedModel
     meta: dict[str, Any]
-    path: Path
+    path: Traversable  # a folder, or the shipped model inside the installed package
 
     @property
     def threshold(self) -> float:
@@ -70,9 +80,10 @@ def library_versions() -> dict[str, str]:
     return {"scikit-learn": sklearn.__version__, "spacy": spacy.__version__, "notes-nlp": notes_nlp.__version__}
 
 
-def default_model_dir() -> Path:
-    """``$NOTES_NLP_MODEL`` when set, else the model shipped in the repository's ``models/default``."""
-    return Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL_DIR)
+def default_model_dir() -> Traversable:
+    """``$NOTES_NLP_MODEL`` when set, else the model shipped inside the package."""
+    chosen = os.environ.get(MODEL_ENV)
+    return Path(chosen) if chosen else SHIPPED_MODEL
 
 
 def save_model(pipeline: Any, meta: dict[str, Any], folder: Path, card: str) -> Path:
@@ -86,12 +97,13 @@ def save_model(pipeline: Any, meta: dict[str, Any], folder: Path, card: str) -> 
     return folder
 
 
-def load_model(folder: str | Path | None = None) -> Model:
-    """Load a model directory: its meta checked, its hash and scikit-learn version matched, its
-    parameters read as data. ModelError says what is wrong and what to do."""
-    folder = Path(folder) if folder else default_model_dir()
-    meta_path, model_path = folder / META_FILE, folder / MODEL_FILE
-    if not model_path.is_file() and (folder / PICKLE_FILE).is_file():
+def load_model(folder: str | Path | Traversable | None = None) -> Model:
+    """Load a model directory (a path, or a package resource such as :data:`SHIPPED_MODEL`): its
+    meta checked, its hash matched, its parameters read as data. ModelError says what is wrong
+    and what to do."""
+    folder = Path(folder) if isinstance(folder, str) else folder or default_model_dir()
+    meta_path, model_path = folder.joinpath(META_FILE), folder.joinpath(MODEL_FILE)
+    if not model_path.is_file() and folder.joinpath(PICKLE_FILE).is_file():
         raise ModelError(
             f"{folder}: holds {PICKLE_FILE}, a pickle of an older notes-nlp, which is not loaded (loading a pickle runs "
             f"the code it names); retrain with `notes-nlp train` to write {MODEL_FILE}"
@@ -106,7 +118,6 @@ def load_model(folder: str | Path | None = None) -> Model:
             f"{model_path}: sha256 {actual[:12]}… does not match {meta['sha256'][:12]}… recorded in {META_FILE}: "
             "the file changed after training. Restore it or retrain with `notes-nlp train`."
         )
-    _check_versions(meta, model_path)
     try:
         fitted = FittedModel.from_data(_parsed(data, model_path))
     except BadModelData as exc:
@@ -114,11 +125,11 @@ def load_model(folder: str | Path | None = None) -> Model:
     return Model(fitted, meta, folder)
 
 
-def _json_file(path: Path) -> Any:
+def _json_file(path: Traversable) -> Any:
     return _parsed(path.read_bytes(), path)
 
 
-def _parsed(data: bytes, path: Path) -> Any:
+def _parsed(data: bytes, path: Traversable) -> Any:
     """A model folder's JSON file, parsed; ModelError for one that is empty, not UTF-8 or not JSON
     (a pickle is neither)."""
     if not data.strip():
@@ -132,7 +143,7 @@ def _parsed(data: bytes, path: Path) -> Any:
         raise ModelError(f"{path}: not valid JSON ({exc}); restore it or retrain with `notes-nlp train`") from None
 
 
-def _checked_meta(meta: Any, path: Path) -> dict[str, Any]:
+def _checked_meta(meta: Any, path: Traversable) -> dict[str, Any]:
     """The fields of meta.json that loading, scoring and the service read, checked."""
     problem = _meta_problem(meta)
     if problem:
@@ -145,9 +156,6 @@ def _meta_problem(meta: Any) -> str | None:
         return f"must be a JSON object, got {json_kind(meta)}"
     if not isinstance(meta.get("sha256"), str) or not _SHA256.fullmatch(meta["sha256"]):
         return "sha256 must be the 64 hex digits of model.json's sha256"
-    versions = meta.get("versions")
-    if not isinstance(versions, dict) or not isinstance(versions.get("scikit-learn"), str):
-        return 'versions must be an object naming the scikit-learn version, like {"scikit-learn": "1.9.1"}'
     thresholds = meta.get("thresholds")
     below = thresholds.get("at_risk_below") if isinstance(thresholds, dict) else None
     if isinstance(below, bool) or not isinstance(below, (int, float)) or not 0 <= below <= 1:
@@ -157,13 +165,3 @@ def _meta_problem(meta: Any) -> str | None:
             return f"{key} must be a string"
     return None
 
-
-def _check_versions(meta: dict[str, Any], model_path: Path) -> None:
-    import sklearn
-
-    trained_with = meta["versions"]["scikit-learn"]
-    if trained_with != sklearn.__version__:
-        raise ModelError(
-            f"{model_path}: trained with scikit-learn {trained_with[:20]}, this environment has {sklearn.__version__}; "
-            "install the pinned versions (constraints.txt) or retrain."
-        )

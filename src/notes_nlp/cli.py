@@ -77,7 +77,7 @@ def extract(
 def score(
     source: str = typer.Argument(..., help="Notes as JSONL or CSV (SPEC section 4), or - for JSONL on stdin."),
     output: Path = typer.Option(Path("-"), "-o", "--output", help="Where to write: .jsonl (default, - for stdout), .csv (a row per billed line) or .html (the audit report)."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped models/default, or $NOTES_NLP_MODEL)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: $NOTES_NLP_MODEL, else the model shipped in the package)."),
     rules_only: bool = typer.Option(False, "--rules-only", help="Judge with the payer rules alone: verdicts and findings, no model score."),
     payer_file: Optional[Path] = typer.Option(None, "--payer-file", help="Your own payer profile (JSON, see notes_nlp/rules/payers/), used for every note."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes scoring in parallel, each loading the pipeline and model once (default 1); with --engine dask, the worker processes of the local cluster."),
@@ -446,7 +446,7 @@ def train(
 @app.command()
 def evaluate(
     corpus: Path = typer.Argument(..., help="A corpus folder (see --split) or a labeled JSONL/CSV file."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped models/default)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: $NOTES_NLP_MODEL, else the model shipped in the package)."),
     split: str = typer.Option("test", help="With a corpus folder: which split to evaluate on."),
     plots: Optional[Path] = typer.Option(None, "--plots", help="Also write calibration.png and roc.png to this folder."),
     seed: int = typer.Option(0, help="Seed of the n-gram baseline."),
