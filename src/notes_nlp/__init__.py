@@ -26,7 +26,7 @@ def load() -> "Language":
 
 
 def score(records: "Iterable[dict[str, Any]]", model: "Model | str | None" = "default") -> "list[dict[str, Any]]":
-    """Score note records (SPEC section 4): one output record per input record, in order.
+    """Score note records (docs/formats.md): one output record per input record, in order.
 
     ``model`` is a loaded :class:`~notes_nlp.model.persist.Model`, a model directory,
     ``"default"`` (the shipped model, or ``$NOTES_NLP_MODEL``), or None for rules only.

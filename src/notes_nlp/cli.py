@@ -37,7 +37,7 @@ def fail(message: str, code: int = 2) -> None:
 
 @app.command()
 def extract(
-    source: str = typer.Argument(..., help="Notes as JSONL or CSV (SPEC section 4), or - for JSONL on stdin."),
+    source: str = typer.Argument(..., help="Notes as JSONL or CSV (docs/formats.md), or - for JSONL on stdin."),
     output: Path = typer.Option(Path("-"), "-o", "--output", help="Where to write the entities as JSONL (- for stdout)."),
     html: Optional[Path] = typer.Option(None, "--html", help="Also render the notes with highlighted entities (displaCy) to this HTML file."),
 ) -> None:
@@ -75,7 +75,7 @@ def extract(
 
 @app.command()
 def score(
-    source: str = typer.Argument(..., help="Notes as JSONL or CSV (SPEC section 4), or - for JSONL on stdin."),
+    source: str = typer.Argument(..., help="Notes as JSONL or CSV (docs/formats.md), or - for JSONL on stdin."),
     output: Path = typer.Option(Path("-"), "-o", "--output", help="Where to write: .jsonl (default, - for stdout), .csv (a row per billed line) or .html (the audit report)."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: $NOTES_NLP_MODEL, else the model shipped in the package)."),
     rules_only: bool = typer.Option(False, "--rules-only", help="Judge with the payer rules alone: verdicts and findings, no model score."),
@@ -217,7 +217,7 @@ class _progress:
 
 @app.command()
 def check(
-    source: str = typer.Argument("-", help="One note: a JSON record (SPEC section 4) or plain text; - or nothing for stdin."),
+    source: str = typer.Argument("-", help="One note: a JSON record (docs/formats.md) or plain text; - or nothing for stdin."),
     billed: Optional[str] = typer.Option(None, "--billed", help='Billed lines for plain text, e.g. "97140-59x2;98941".'),
     credential: Optional[str] = typer.Option(None, "--credential", help="Signer's credential for plain text (DC, PT, MD, LMT, ...)."),
     payer: str = typer.Option("cms", "--payer", help="Payer profile for plain text: cms or commercial-strict."),

@@ -1,4 +1,4 @@
-"""The vocabulary of the evidence (SPEC section 2): labels and the status of a mention.
+"""The vocabulary of the evidence (docs/rubric.md, The evidence): labels and the status of a mention.
 
 Kept free of spaCy so that corpus tools and the rules can name labels without
 loading the pipeline.

@@ -1,4 +1,4 @@
-"""The one scoring API: note records in, SPEC section 4 output records out.
+"""The one scoring API: note records in, docs/formats.md output records out.
 
 The CLI, the batch job and the service all call :func:`score`. Every input
 record yields exactly one output record, in input order: scored, or with an

@@ -3,7 +3,7 @@
 ``notes-nlp check`` prints this message, the service's ``POST /v1/check``
 returns it, and the CDS Hooks cards are built from the same headings and
 finding messages, so a clinician reads the same words wherever the check
-runs. Everything here reads a scored record (SPEC section 4 output) and
+runs. Everything here reads a scored record (docs/formats.md output) and
 nothing else.
 """
 

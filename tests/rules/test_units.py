@@ -23,7 +23,7 @@ from notes_nlp.rules.units import (
 
 # --- reference table -------------------------------------------------------
 
-# The CMS table as printed in billing-rules.md section 1a (IOM 100-04 ch.5 s.20.2),
+# The CMS table (IOM 100-04 ch.5 s.20.2; docs/rubric.md, Time and units),
 # written as ranges, not as the closed form the code uses.
 CMS_TABLE = [
     (0, 7, 0),
@@ -126,7 +126,7 @@ def test_codes_json_facts():
     assert not set(data["untimed_examples"]) & set(data["timed_codes"])
 
 
-# --- worked examples (corpus/README.md, billing-rules.md) -------------------
+# --- worked examples (corpus/README.md, docs/rubric.md) -------------------
 
 
 def test_cms_33_plus_7_gives_97110_two_and_97140_one():

@@ -1,9 +1,9 @@
 """The blind loop: how the verdicts hold on notes written by people who never saw the code.
 
 ``corpus/blind/`` holds notes written by blind writers (helpers given only a
-brief, the SPEC and the fact sheet) and labelled again, apart, by a blind
-reader working from the SPEC alone; where the two disagreed the label was
-settled from the SPEC. Its ``splits.json`` puts each chart (or lone note) in
+brief, the rubric of docs/rubric.md and a fact sheet on the two codes) and
+labelled again, apart, by a blind reader working from the rubric alone; where
+the two disagreed the label was settled from the rubric. Its ``splits.json`` puts each chart (or lone note) in
 ``dev``, which may be read and tuned on, or ``test``, which never is. The
 figures that matter are per writer: dev accuracy, test accuracy and the gap
 between them, since a rule tuned to one way of writing fails on the next.

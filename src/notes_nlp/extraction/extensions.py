@@ -2,7 +2,7 @@
 
 A mention's *status* is one exclusive value (performed, negated, planned,
 historical) rather than a bag of booleans that could contradict each other;
-the SPEC's ``negated``/``hypothetical``/``historical`` flags are views of it.
+the output's ``negated``/``hypothetical``/``historical`` flags (docs/formats.md) are views of it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Mentions as JSON records (SPEC section 4, ``entities``)."""
+"""Mentions as JSON records (docs/formats.md, ``entities``)."""
 
 from __future__ import annotations
 

@@ -72,7 +72,7 @@ class StatementRules:
         return rules
 
     def is_measurable(self, text: str, lead: str = "") -> bool:
-        """A goal is measurable when it states an amount and a time frame (SPEC section 3); the
+        """A goal is measurable when it states an amount and a time frame (docs/rubric.md); the
         time frame may stand in the lead-in of its list."""
         return bool(self.amount and self.amount.search(text) and self.timeframe and self.timeframe.search(f"{lead} {text}"))
 

@@ -1,1 +1,1 @@
-"""Reading and writing note records (SPEC section 4): JSONL and CSV."""
+"""Reading and writing note records (docs/formats.md): JSONL and CSV."""

@@ -83,7 +83,7 @@ def _note_id(record: dict[str, Any]) -> str | None:
 
 
 def _identifier(record: dict[str, Any], field: str) -> str | None:
-    """note_id and chart_id: a string or an integer, as SPEC section 6 has it; a list or an
+    """note_id and chart_id: a string or an integer, as docs/formats.md has it; a list or an
     object would otherwise be output as its Python repr."""
     value = record[field]
     if isinstance(value, bool) or not isinstance(value, (str, int)):

@@ -1,4 +1,4 @@
-"""The rules of SPEC section 3, one function each, and the judgement of a note's lines.
+"""The rules of docs/rubric.md, one function each, and the judgement of a note's lines.
 
 Every rule reads the note's facts (extracted mentions, billed lines), the
 chart context and the payer profile, and returns findings whose messages say
@@ -64,7 +64,7 @@ def technique(line: BilledLine, facts: NoteFacts, context: ChartContext, profile
 
 def relaxation_only(line: BilledLine, facts: NoteFacts, context: ChartContext, profile: PayerProfile) -> Iterator[Finding]:
     """The purposes stated for the line's work are relaxation alone: goals set elsewhere do not
-    give a relaxation massage a therapeutic purpose (SPEC section 3)."""
+    give a relaxation massage a therapeutic purpose (docs/rubric.md)."""
     purposes = facts.purposes(line.code)
     relaxation = [p for p in purposes if p["label"] == "INTENT_RELAXATION"]
     if relaxation and len(relaxation) == len(purposes):

@@ -25,7 +25,7 @@ NOT_ASSERTED = frozenset({"negated", "historical"})
 
 @cache
 def chiropractic_cmt_codes() -> frozenset[str]:
-    """98940-98943: the CMT codes SPEC section 3 edits 97124/97140 against."""
+    """98940-98943: the CMT codes docs/rubric.md edits 97124/97140 against."""
     text = resources.files("notes_nlp.rules").joinpath("data", "codes.json").read_text("utf-8")
     codes = json.loads(text)["cmt_codes"]
     return frozenset(code for code, about in codes.items() if about["system"] == "chiropractic")

@@ -58,5 +58,5 @@ class LineJudgement:
 
     @property
     def supported(self) -> bool:
-        """SPEC section 3: a line is unsupported exactly when an error finding applies."""
+        """docs/rubric.md: a line is unsupported exactly when an error finding applies."""
         return not self.errors

@@ -42,7 +42,7 @@ __all__ = [
 #: The profile used when a note names no payer.
 DEFAULT_PROFILE = "cms"
 
-#: Credentials a profile may name (SPEC section 2, corpus README). DPT and DO
+#: Credentials a profile may name (docs/rubric.md, corpus README). DPT and DO
 #: are listed so that an alias can map them; a profile decides what they mean.
 CREDENTIALS: frozenset[str] = frozenset({"ATC", "DC", "DO", "DPT", "LMT", "MD", "OT", "PT", "PTA"})
 

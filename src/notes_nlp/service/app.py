@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/score", response_model=schemas.ScoreResponse, responses={**VALIDATION, **BODY_LIMITS, **SCORING}, tags=["notes"])
     async def score(body: schemas.ScoreRequest, request: Request) -> JSONResponse:
-        """Score note records (SPEC section 4), as `notes-nlp score` does: one output record per input
+        """Score note records (docs/formats.md), as `notes-nlp score` does: one output record per input
         record, in order; a bad record gets an `error` and the rest are scored."""
         return JSONResponse({"records": await request.app.state.scorer.score_queued(body.records)})
 

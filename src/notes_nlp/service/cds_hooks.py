@@ -99,7 +99,7 @@ SERVICES = {
 
 
 def note_record(request: CdsRequest, service: Service) -> dict[str, Any] | None:
-    """The note record (SPEC section 4) a hook call asks about; None when it bills no 97124/97140.
+    """The note record (docs/formats.md) a hook call asks about; None when it bills no 97124/97140.
 
     Raises :class:`RequestProblem`: 412 when the note or the claim was not sent,
     422 naming the field when one is malformed.

@@ -1,6 +1,6 @@
 """Request and response models of the service: what ``/docs`` shows and what FastAPI checks.
 
-The input models follow SPEC section 4 field by field, with the limits the
+The input models follow docs/formats.md field by field, with the limits the
 core enforces (code and modifier shapes, units 1-24, minutes 0-720, text up to
 200,000 characters, bundled payer names), so that a request the schema accepts
 is one the core can score and a bad one is answered with a 422 naming the field.
@@ -27,7 +27,7 @@ SUMMARY_MAX = 139  # CDS Hooks: a summary of fewer than 140 characters
 
 PayerName = Literal[tuple(bundled_profiles())]  # type: ignore[valid-type]
 
-# --- input: note records (SPEC section 4) ---
+# --- input: note records (docs/formats.md) ---
 
 
 def _json_integer(value: Any) -> Any:
@@ -65,7 +65,7 @@ class BilledLine(BaseModel):
 
 
 class NoteRecord(BaseModel):
-    """A note as in SPEC section 4. Other fields (labels, sources) are accepted and ignored."""
+    """A note as in docs/formats.md. Other fields (labels, sources) are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow", strict=True)  # strict: false is not 0 minutes, nor "2" two units
 
@@ -117,7 +117,7 @@ class ScoreRequest(BaseModel):
     )
 
 
-# --- output: scored records (SPEC section 4) ---
+# --- output: scored records (docs/formats.md) ---
 
 
 class Evidence(BaseModel):
