@@ -10,14 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from notes_nlp.codes import timed_codes
 from notes_nlp.rules.units import (
     UnitRule,
     UnitVerdict,
     check_units,
     is_timed,
     max_units,
+    minutes_for_units,
     pooled_units,
-    timed_codes,
     units_for_minutes,
 )
 
@@ -90,6 +91,12 @@ BRIEF_TIMED = {
     "97761",
     "97763",
 }
+
+
+def test_the_least_minutes_for_n_units_are_where_the_table_reaches_n():
+    for units in range(1, 9):
+        least = minutes_for_units(units)
+        assert units_for_minutes(least) == units and units_for_minutes(least - 1) == units - 1
 
 
 def test_timed_codes_include_the_therapy_codes():

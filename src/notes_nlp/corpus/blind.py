@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from notes_nlp.codes import muscle_work_codes
 from notes_nlp.corpus.evaluate_extraction import TECHNIQUE_LABELS, Scores, score_note
 from notes_nlp.labels import PERFORMED
-from notes_nlp.rules.catalog import MUSCLE_WORK_CODES
 
 BLIND_SPLITS = ("dev", "test")
 
@@ -89,7 +89,7 @@ class LineResult:
 
 
 def muscle_work_lines(record: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    return [(i, line) for i, line in enumerate(record.get("billed") or []) if str(line.get("code")) in MUSCLE_WORK_CODES]
+    return [(i, line) for i, line in enumerate(record.get("billed") or []) if str(line.get("code")) in muscle_work_codes()]
 
 
 def line_results(notes: Sequence[BlindNote], scored: Sequence[dict[str, Any]]) -> list[LineResult]:

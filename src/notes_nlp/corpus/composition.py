@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from notes_nlp.corpus.load import CorpusNote, load_corpus
-from notes_nlp.rules.catalog import MUSCLE_WORK_CODES
+from notes_nlp.codes import muscle_work_codes
 
 
 def composition(notes: Iterable[CorpusNote]) -> dict[str, Counter]:
@@ -31,7 +31,7 @@ def composition(notes: Iterable[CorpusNote]) -> dict[str, Counter]:
             charts.setdefault(note.split or "none", set()).add(record["chart_id"])
         for line in record.get("billed", []):
             code = str(line.get("code"))
-            if code not in MUSCLE_WORK_CODES:
+            if code not in muscle_work_codes():
                 continue
             table["code"][code] += 1
             table["label"][f"{code} {line.get('label')}"] += 1

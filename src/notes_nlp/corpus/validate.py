@@ -13,9 +13,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
 
+from notes_nlp.codes import muscle_work_codes
 from notes_nlp.corpus.load import CorpusNote, load_corpus
 from notes_nlp.labels import LABELS, STATUS_LABELS, STATUSES
-from notes_nlp.rules.catalog import MUSCLE_WORK_CODES, rule_ids
+from notes_nlp.rules.catalog import rule_ids
 
 SOURCES = frozenset({"handwritten", "generated"})
 PAYERS = frozenset({"cms", "commercial-strict"})
@@ -52,7 +53,7 @@ def check_lines(billed: Any) -> list[str]:
     problems = []
     for index, line in enumerate(billed):
         code = str(line.get("code", ""))
-        if code not in MUSCLE_WORK_CODES:
+        if code not in muscle_work_codes():
             continue
         name = f"billed[{index}] ({code})"
         label, reasons, warnings = line.get("label"), line.get("reasons"), line.get("warnings", [])

@@ -27,6 +27,8 @@ from notes_nlp.extraction.statements import StatementRules
 from notes_nlp.extraction.numbers import first_number
 from notes_nlp.extraction.sections import section_of, section_start
 from notes_nlp.extraction.text_index import Sentence, note_text, sentence_of
+from notes_nlp.credentials import LAY_PERFORMER
+from notes_nlp.io.billed import read_billing
 
 TECHNIQUE_LABELS = ("MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT")
 # What a minutes phrase can belong to, and what vetoes can remove.
@@ -44,21 +46,17 @@ COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
 }
 INTENT_LABELS = ("INTENT_RELAXATION", "INTENT_FUNCTIONAL")
 AT_THE_END = "at the end"  # a credential on a note's last lines, signer unless it sits beside work
-LAY_PERFORMER = "CAREGIVER"  # the canonical credential of a relative or caregiver
 # A veto label removes the mentions of these labels that it overlaps ("trigger point injection",
 # "contract-relax").
 VETOES = {"NOT_TECHNIQUE": ANCHOR_LABELS, "NOT_PURPOSE": INTENT_LABELS}
 _PURPOSE_LABELS = ("DIAGNOSIS", *ANCHOR_LABELS)  # dropped inside a statement of intent
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})\s*(am|pm)?\s*(?:-|–|to|until)\s*(\d{1,2}):(\d{2})\s*(am|pm)?", re.I)
-_CODE = re.compile(r"(G0\d{3}|\d{5})")
-_MODIFIER = re.compile(r"-\s?([0-9A-Z]{2})\b")
 _UNCHECKED_BEFORE = re.compile(r"\[\s?\][ \t]*$")
 _CHECKED_BEFORE = re.compile(r"\[\s?[xX✓✔]\s?\][ \t]*$|[☑☒✓✔][ \t]*$")
 _CHECKBOX = re.compile(r"\[\s?[xX✓✔]?\s?\]")
 _ALONE_WORDS = 2
 _ITEM_LABEL = re.compile(r"[ \t>*•\-]*[A-Za-z][\w /&'().+-]{0,30}:")
-_UNITS = re.compile(r"(?:[x×]\s?(\d{1,2})|\(\s?(\d{1,2})|\s(\d{1,2})\s?units?)", re.I)
 
 
 def _load_settings() -> dict[str, Any]:
@@ -81,15 +79,6 @@ def clock_minutes(text: str) -> int | None:
 def parse_minutes(text: str) -> int | None:
     minutes = clock_minutes(text)
     return minutes if minutes is not None else first_number(text)
-
-
-def parse_billing(text: str) -> dict[str, Any]:
-    """"97140-59 x2" → {"code": "97140", "modifiers": ["59"], "units": 2}."""
-    code = _CODE.search(text)
-    rest = text[code.end():] if code else text
-    units = _UNITS.search(rest)
-    count = next((int(g) for g in units.groups() if g), 1) if units else 1
-    return {"code": code.group() if code else None, "modifiers": [m.upper() for m in _MODIFIER.findall(rest)], "units": count}
 
 
 def resolve(candidates: Iterable[Span]) -> list[Span]:
@@ -226,7 +215,7 @@ class AttributeParser:
         if label == "TIME":
             return self._time_value(span, sentence)
         if label == "BILLING":
-            return parse_billing(span.text)
+            return read_billing(span.text)
         if label == "BODY_REGION":
             return {"region": span.id_}
         if label in TECHNIQUE_LABELS:
@@ -404,7 +393,7 @@ def _work_code(anchor: Span) -> str:
 
 
 def _anchor_record(anchor: Span) -> dict[str, Any]:
-    ident = parse_billing(anchor.text)["code"] if anchor.label_ == "BILLING" else anchor.id_
+    ident = read_billing(anchor.text)["code"] if anchor.label_ == "BILLING" else anchor.id_
     return {"label": anchor.label_, "id": ident, "start": anchor.start_char, "end": anchor.end_char}
 
 

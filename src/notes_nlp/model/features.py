@@ -14,7 +14,8 @@ from typing import Any
 
 from notes_nlp.judge import NoteJudgement
 from notes_nlp.labels import STATUSES
-from notes_nlp.rules.facts import FAMILY_OF_CODE, NoteFacts
+from notes_nlp.codes import family_of_code, unit_minutes
+from notes_nlp.rules.facts import NoteFacts
 from notes_nlp.rules.findings import LineJudgement
 
 def _count(n: int) -> float:
@@ -29,8 +30,8 @@ def technique_counts(facts: NoteFacts, label: str, prefix: str) -> dict[str, flo
 
 def line_facts(note: NoteJudgement, line: LineJudgement) -> dict[str, Any]:
     facts, context = note.facts, note.context
-    own = FAMILY_OF_CODE[line.code]
-    other = next(family for family in FAMILY_OF_CODE.values() if family != own)
+    own = family_of_code()[line.code]
+    other = next(family for family in family_of_code().values() if family != own)
     billed = next(b for b in facts.lines if b.index == line.index)
     minutes = facts.timed_minutes.get(line.code)
     credential, _ = facts.performer(line.code)
@@ -52,7 +53,7 @@ def line_facts(note: NoteJudgement, line: LineJudgement) -> dict[str, Any]:
         "follow_up": float(context.follow_up),
         "units": float(billed.units),
         "minutes_documented": float(minutes is not None),
-        "minutes_per_unit": (minutes.minutes / billed.units / 15.0) if minutes else 0.0,
+        "minutes_per_unit": (minutes.minutes / billed.units / unit_minutes()) if minutes else 0.0,
         "cmt_billed": float(bool(facts.cmt_lines)),
         "distinct_modifier": float(note.profile.accepts_distinct_modifier(billed.modifiers)),
         "performer_paid": float(credential is None or note.profile.pays(line.code, credential)),

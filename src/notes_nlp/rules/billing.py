@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from notes_nlp.codes import code_pattern
+from notes_nlp.io.billed import MODIFIER
 from notes_nlp.io.values import json_kind
 
-_CODE = re.compile(r"^(?:\d{5}|[A-V]\d{4})$")
-_MODIFIER = re.compile(r"^[0-9A-Z]{2}$")
+_MODIFIER = re.compile(MODIFIER)
 MAX_UNITS = 24
 MAX_MINUTES = 720
 
@@ -62,12 +63,12 @@ def parse_line(index: int, raw: Any) -> BilledLine:
     if not isinstance(raw, dict):
         raise ValueError(f"{where} must be an object like {{\"code\": \"97140\", \"units\": 1}}, got {_shown(raw)}")
     code = str(raw.get("code", "")).strip().upper()
-    if not _CODE.match(code):
+    if not code_pattern().fullmatch(code):
         raise ValueError(f"{where}.code must be a 5-character CPT/HCPCS code such as 97140, got {_shown(raw.get('code'))}")
     modifiers = raw.get("modifiers") or []
     if isinstance(modifiers, str):
         modifiers = [modifiers]
-    if not isinstance(modifiers, list) or not all(isinstance(m, (str, int)) and _MODIFIER.match(str(m).strip().upper()) for m in modifiers):
+    if not isinstance(modifiers, list) or not all(isinstance(m, (str, int)) and _MODIFIER.fullmatch(str(m).strip().upper()) for m in modifiers):
         raise ValueError(f"{where}.modifiers must be a list of 2-character modifiers such as [\"59\"], got {_shown(raw.get('modifiers'))}")
     units = _count(raw.get("units", 1), f"{where}.units", 1, MAX_UNITS)
     minutes = raw.get("minutes")

@@ -6,8 +6,6 @@ import json
 from functools import cache
 from importlib import resources
 
-MUSCLE_WORK_CODES = ("97124", "97140")
-
 
 @cache
 def catalog() -> dict[str, dict]:

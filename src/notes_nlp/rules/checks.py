@@ -12,10 +12,11 @@ from typing import Callable, Iterator
 from notes_nlp.rules.billing import BilledLine
 from notes_nlp.rules.catalog import severity
 from notes_nlp.rules.chart import LONE_NOTE, ChartContext
-from notes_nlp.rules.facts import CODE_OF_FAMILY, FAMILY_OF_CODE, NoteFacts
+from notes_nlp.codes import code_of_family, family_of_code
+from notes_nlp.rules.facts import NoteFacts
 from notes_nlp.rules.findings import Evidence, Finding, LineJudgement
 from notes_nlp.rules.profiles import PayerProfile
-from notes_nlp.rules.units import UnitRule, check_units, is_timed
+from notes_nlp.rules.units import UnitRule, check_units, is_timed, minutes_for_units
 
 Rule = Callable[[BilledLine, NoteFacts, ChartContext, PayerProfile], Iterator[Finding]]
 FAMILY_NAMES = {"MASSAGE_TECHNIQUE": "massage", "MANUAL_TECHNIQUE": "manual therapy"}
@@ -30,18 +31,18 @@ def finding(rule: str, line: BilledLine, message: str, evidence: list[dict] | No
 
 
 def other_family(code: str) -> str:
-    return next(family for c, family in FAMILY_OF_CODE.items() if c != code)
+    return next(family for c, family in family_of_code().items() if c != code)
 
 
 def technique(line: BilledLine, facts: NoteFacts, context: ChartContext, profile: PayerProfile) -> Iterator[Finding]:
     """technique-missing / technique-mismatch: a performed technique of the billed family."""
-    family = FAMILY_OF_CODE[line.code]
+    family = family_of_code()[line.code]
     if facts.performed(family):
         return
     other = facts.performed(other_family(line.code))
     not_done = [e for e in facts.mentions(family) if e["status"] != "performed"]
     if other:
-        better = CODE_OF_FAMILY[other[0]["label"]]
+        better = code_of_family()[other[0]["label"]]
         names = ", ".join(sorted({e["text"] for e in other}))
         yield finding(
             "technique-mismatch", line,
@@ -113,7 +114,7 @@ def units(line: BilledLine, facts: NoteFacts, context: ChartContext, profile: Pa
         elif profile.minutes_required or facts.documents_minutes:
             yield finding(
                 "units-exceed-time", line,
-                f"Add the minutes for {line.code}: {line.code} x{line.units} needs at least {15 * (line.units - 1) + 8} "
+                f"Add the minutes for {line.code}: {line.code} x{line.units} needs at least {minutes_for_units(line.units)} "
                 f"timed minutes and the note documents none for it.",
             )
         return
@@ -197,10 +198,10 @@ RULES: tuple[Rule, ...] = (
 
 def suggested_code(line: BilledLine, facts: NoteFacts) -> str:
     """The code the documented techniques fit: the billed one when its family was performed."""
-    if facts.performed(FAMILY_OF_CODE[line.code]):
+    if facts.performed(family_of_code()[line.code]):
         return line.code
     other = facts.performed(other_family(line.code))
-    return CODE_OF_FAMILY[other[0]["label"]] if other else "none"
+    return code_of_family()[other[0]["label"]] if other else "none"
 
 
 def judge_note(facts: NoteFacts, profile: PayerProfile, context: ChartContext = LONE_NOTE) -> list[LineJudgement]:

@@ -7,28 +7,17 @@ and know nothing of spaCy.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import cache, cached_property
-from importlib import resources
+from functools import cached_property
 from typing import Any, Iterable
 
+from notes_nlp.codes import chiropractic_cmt_codes, code_of_family, family_of_code
 from notes_nlp.labels import PERFORMED
 from notes_nlp.rules.billing import BilledLine, parse_lines
 from notes_nlp.rules.units import is_timed
 
-FAMILY_OF_CODE = {"97124": "MASSAGE_TECHNIQUE", "97140": "MANUAL_TECHNIQUE"}
-CODE_OF_FAMILY = {family: code for code, family in FAMILY_OF_CODE.items()}
 # A goal or purpose counts unless it is denied or belongs to the past.
 NOT_ASSERTED = frozenset({"negated", "historical"})
-
-
-@cache
-def chiropractic_cmt_codes() -> frozenset[str]:
-    """98940-98943: the CMT codes docs/rubric.md edits 97124/97140 against."""
-    text = resources.files("notes_nlp.rules").joinpath("data", "codes.json").read_text("utf-8")
-    codes = json.loads(text)["cmt_codes"]
-    return frozenset(code for code, about in codes.items() if about["system"] == "chiropractic")
 
 
 @dataclass(frozen=True)
@@ -70,7 +59,7 @@ class NoteFacts:
 
     @property
     def muscle_work_lines(self) -> list[BilledLine]:
-        return [line for line in self.lines if line.code in FAMILY_OF_CODE]
+        return [line for line in self.lines if line.code in family_of_code()]
 
     @property
     def single_muscle_work_code(self) -> str | None:
@@ -102,8 +91,8 @@ class NoteFacts:
         it). When the note ties no purpose to any work, those it states as purposes on their own
         ("Purpose: stress reduction", "wants to get back to the gym"), not a clinic's name
         ("... Chiropractic & Wellness")."""
-        codes = set(FAMILY_OF_CODE) if self.single_muscle_work_code == code else {code}
-        families = {FAMILY_OF_CODE[c] for c in codes}
+        codes = set(family_of_code()) if self.single_muscle_work_code == code else {code}
+        families = {family_of_code()[c] for c in codes}
 
         def for_line(anchor: dict[str, Any]) -> bool:
             return anchor["label"] in families or (anchor["label"] in ("SERVICE", "BILLING") and anchor["id"] in codes)
@@ -118,8 +107,8 @@ class NoteFacts:
         """Who did the work of a line: a performer named in the text for that work counts
         over the signer; one named without saying for what did all the work of the note."""
         credentials = self.mentions("CREDENTIAL")
-        codes = set(FAMILY_OF_CODE) if self.single_muscle_work_code == code else {code}
-        work = {FAMILY_OF_CODE.get(c) for c in codes} | {f"SERVICE:{c}" for c in codes}
+        codes = set(family_of_code()) if self.single_muscle_work_code == code else {code}
+        work = {family_of_code().get(c) for c in codes} | {f"SERVICE:{c}" for c in codes}
         done = {(e["start"], e["end"]) for e in self.entities if e["label"] == "SERVICE" or e["status"] == PERFORMED}
         named = [
             c for c in credentials
@@ -155,9 +144,9 @@ class NoteFacts:
     def _code_of(self, time: dict[str, Any]) -> str | None:
         """The code a minutes phrase's work is billed under (None for work of neither family)."""
         anchor = time["value"]["of"]
-        code = CODE_OF_FAMILY.get(anchor["label"]) or (anchor["id"] if anchor["label"] in ("SERVICE", "BILLING") else None)
+        code = code_of_family().get(anchor["label"]) or (anchor["id"] if anchor["label"] in ("SERVICE", "BILLING") else None)
         single = self.single_muscle_work_code
-        return single if code in FAMILY_OF_CODE and single else code
+        return single if code in family_of_code() and single else code
 
     @cached_property
     def visit_total(self) -> dict[str, Any] | None:

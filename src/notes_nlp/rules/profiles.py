@@ -21,12 +21,14 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn
 
+from notes_nlp.codes import code_pattern, distinct_modifiers
+from notes_nlp.credentials import credentials
 from notes_nlp.rules.units import UnitRule
 
 __all__ = [
@@ -42,15 +44,14 @@ __all__ = [
 #: The profile used when a note names no payer.
 DEFAULT_PROFILE = "cms"
 
-#: Credentials a profile may name (docs/rubric.md, corpus README). DPT and DO
-#: are listed so that an alias can map them; a profile decides what they mean.
-CREDENTIALS: frozenset[str] = frozenset({"ATC", "DC", "DO", "DPT", "LMT", "MD", "OT", "PT", "PTA"})
+#: Credentials a profile may name: the canonical ones of the extraction's vocabulary
+#: (:mod:`notes_nlp.credentials`). DPT and DO are among them so that an alias can map
+#: them; a profile decides what they mean.
+CREDENTIALS: frozenset[str] = credentials()
 
 _PACKAGE = "notes_nlp.rules"
 _PAYERS_DIR = "payers"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
-# CPT Category I (5 digits), Category II/III (4 digits + F/T), HCPCS Level II (letter + 4 digits).
-_CODE_RE = re.compile(r"(\d{4}[0-9FT]|[A-Z]\d{4})\Z")
 
 _REQUIRED = (
     "name",
@@ -235,13 +236,6 @@ def _decode(text: str, source: str) -> Any:
         ) from None
 
 
-@lru_cache(maxsize=1)
-def _ncci_distinct_modifiers() -> tuple[str, ...]:
-    """The distinct-procedure modifiers NCCI accepts, from ``rules/data/codes.json``."""
-    text = resources.files(_PACKAGE).joinpath("data", "codes.json").read_text("utf-8")
-    return tuple(json.loads(text)["distinct_modifiers"])
-
-
 def _parse(data: Any, source: str) -> PayerProfile:
     """Check each field of a decoded profile and build the :class:`PayerProfile`."""
     check = _Checker(source)
@@ -313,7 +307,7 @@ class _Checker:
 
     def modifiers(self, data: dict[str, Any], key: str) -> tuple[str, ...]:
         value = data[key]
-        accepted = _ncci_distinct_modifiers()
+        accepted = distinct_modifiers()
         if not isinstance(value, list):
             self.fail(key, f"a list of modifiers from {_listing(accepted)}", value)
         for i, mod in enumerate(value):
@@ -333,7 +327,7 @@ class _Checker:
         out: dict[str, tuple[str, ...] | None] = {}
         for code, creds in value.items():
             where = f"{key}[{code!r}]"
-            if not isinstance(code, str) or not _CODE_RE.match(code):
+            if not isinstance(code, str) or not code_pattern().fullmatch(code):
                 self.fail(f"{key} key", "a CPT or HCPCS code such as '97140'", code)
             if creds is None:
                 out[code] = None

@@ -1,4 +1,4 @@
-"""Timed-code units: how many 15-minute units the documented minutes support.
+"""Timed-code units: how many units (15 minutes each) the documented minutes support.
 
 Two rules exist in the field, and a payer profile picks one:
 
@@ -12,17 +12,17 @@ Two rules exist in the field, and a payer profile picks one:
 
 Everything here is a pure function of minutes and billed units; finding the
 minutes in the note is the extractor's job, and turning a verdict into a
-``units-exceed-time`` finding is the rule engine's.
+``units-exceed-time`` finding is the rule engine's. The unit's length and the
+timed codes are read from ``rules/data/codes.json`` (:mod:`notes_nlp.codes`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
-from importlib import resources
+
+from notes_nlp.codes import timed_codes, unit_minutes
 
 __all__ = [
     "UnitRule",
@@ -30,15 +30,10 @@ __all__ = [
     "check_units",
     "is_timed",
     "max_units",
+    "minutes_for_units",
     "pooled_units",
-    "timed_codes",
     "units_for_minutes",
 ]
-
-#: Minutes in one unit of a timed code.
-UNIT_MINUTES = 15
-#: A unit is reached once more than half of it is done (the CPT midpoint rule).
-MIDPOINT_MINUTES = 8
 
 
 class UnitRule(StrEnum):
@@ -51,22 +46,19 @@ class UnitRule(StrEnum):
     """Judge each code on its own minutes; minutes are never pooled."""
 
 
-@lru_cache(maxsize=1)
-def timed_codes() -> frozenset[str]:
-    """The 15-minute timed CPT codes, read from ``rules/data/codes.json``.
+def is_timed(code: str) -> bool:
+    """Whether ``code`` is billed in timed units (and so counts for the 8-minute rule).
 
     The list is data so that a coder can add a code without touching the
     arithmetic. Untimed (service-based) codes such as CMT 9894x, 97010 or
-    97150 are billed one unit per service and never take part in the
-    8-minute rule.
+    97150 are billed one unit per service and never take part in it.
     """
-    text = resources.files("notes_nlp.rules").joinpath("data", "codes.json").read_text("utf-8")
-    return frozenset(json.loads(text)["timed_codes"])
-
-
-def is_timed(code: str) -> bool:
-    """Whether ``code`` is billed in 15-minute units (and so counts for the 8-minute rule)."""
     return code.strip() in timed_codes()
+
+
+def _midpoint() -> int:
+    """A unit is reached once more than half of it is done (the CPT midpoint rule): 8 of 15."""
+    return unit_minutes() // 2 + 1
 
 
 def units_for_minutes(minutes: int) -> int:
@@ -81,8 +73,18 @@ def units_for_minutes(minutes: int) -> int:
     [0, 1, 1, 2, 2, 3]
     """
     _check_count(minutes, "minutes")
-    full, rest = divmod(minutes, UNIT_MINUTES)
-    return full + (1 if rest >= MIDPOINT_MINUTES else 0)
+    full, rest = divmod(minutes, unit_minutes())
+    return full + (1 if rest >= _midpoint() else 0)
+
+
+def minutes_for_units(units: int) -> int:
+    """The fewest minutes that support ``units`` units: 8 for one, 23 for two.
+
+    >>> [minutes_for_units(u) for u in (1, 2, 3)]
+    [8, 23, 38]
+    """
+    _check_count(units, "units")
+    return unit_minutes() * (units - 1) + _midpoint() if units else 0
 
 
 def pooled_units(minutes_by_code: Mapping[str, int]) -> int:
@@ -254,8 +256,8 @@ def _cms_split(minutes: Mapping[str, int]) -> _CmsSplit:
     leftover unit, and a code with none remaining never takes one.
     """
     total = units_for_minutes(sum(minutes.values()))
-    full = {code: m // UNIT_MINUTES for code, m in minutes.items()}
-    rest = {code: m % UNIT_MINUTES for code, m in minutes.items()}
+    full = {code: m // unit_minutes() for code, m in minutes.items()}
+    rest = {code: m % unit_minutes() for code, m in minutes.items()}
     leftover = total - sum(full.values())
     if leftover <= 0:
         return _CmsSplit(total, full, 0, frozenset(), frozenset(), 0)

@@ -28,11 +28,12 @@ from decimal import Decimal
 from typing import Any
 
 from notes_nlp import signing
+from notes_nlp.codes import muscle_work_codes
 from notes_nlp.io.values import find_problem
 from notes_nlp.rules.billing import parse_line
 from notes_nlp.rules.profiles import CREDENTIALS, bundled_profiles
 from notes_nlp.service.errors import RequestProblem, pydantic_problems
-from notes_nlp.service.schemas import MUSCLE_WORK_CODES, SUMMARY_MAX, CdsRequest
+from notes_nlp.service.schemas import SUMMARY_MAX, CdsRequest
 
 NOTE_SIGN = "org.notes-nlp.note-sign"
 ORDER_SIGN = "order-sign"
@@ -108,7 +109,7 @@ def note_record(request: CdsRequest, service: Service) -> dict[str, Any] | None:
     if claim is None:
         return None
     billed = billed_lines(claim, claim_loc)
-    if not any(line["code"] in MUSCLE_WORK_CODES for line in billed):
+    if not any(line["code"] in muscle_work_codes() for line in billed):
         return None
     found, note_loc = _locate(request, "note")
     if found is _ABSENT:

@@ -16,12 +16,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
+from notes_nlp.codes import code_syntax, muscle_work_codes
+from notes_nlp.io.billed import MODIFIER
 from notes_nlp.io.dates import FORMATS, parse_date
 from notes_nlp.io.records import MAX_CREDENTIAL_CHARS, MAX_ID_CHARS, MAX_TEXT_CHARS, VISIBLE
 from notes_nlp.rules.billing import MAX_MINUTES, MAX_UNITS
 from notes_nlp.rules.profiles import bundled_profiles
 
-MUSCLE_WORK_CODES = ("97124", "97140")
 MAX_RECORDS = 1000
 SUMMARY_MAX = 139  # CDS Hooks: a summary of fewer than 140 characters
 
@@ -55,8 +56,8 @@ class BilledLine(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    code: str = Field(pattern=r"^(\d{5}|[A-V]\d{4})$", description="CPT or HCPCS code", examples=["97140"])
-    modifiers: list[Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]] = Field(
+    code: str = Field(pattern=f"^(?:{code_syntax()})$", description="CPT or HCPCS code", examples=["97140"])
+    modifiers: list[Annotated[str, Field(pattern=f"^{MODIFIER}$")]] = Field(
         default_factory=list, max_length=4, description="CPT/HCPCS modifiers, e.g. 59 or XS", examples=[["59"]]
     )
     units: Units = Field(1, description="units billed (15 minutes each for timed codes)")
@@ -90,13 +91,13 @@ class CheckRequest(NoteRecord):
     billed: list[BilledLine] = Field(
         min_length=1, max_length=50,
         description="billed lines, at least one of them 97124 or 97140",
-        json_schema_extra={"contains": {"type": "object", "properties": {"code": {"enum": list(MUSCLE_WORK_CODES)}}, "required": ["code"]}},
+        json_schema_extra={"contains": {"type": "object", "properties": {"code": {"enum": list(muscle_work_codes())}}, "required": ["code"]}},
     )
 
     @field_validator("billed")
     @classmethod
     def _has_muscle_work(cls, lines: list[BilledLine]) -> list[BilledLine]:
-        if not any(line.code in MUSCLE_WORK_CODES for line in lines):
+        if not any(line.code in muscle_work_codes() for line in lines):
             raise ValueError("no 97124 or 97140 line to check: add the 97124/97140 line being billed")
         return lines
 
