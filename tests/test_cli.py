@@ -6,11 +6,13 @@ import json
 from importlib import resources
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from notes_nlp.cli import app
 
-SAMPLES = Path(__file__).resolve().parents[1] / "corpus" / "samples" / "notes.jsonl"
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "corpus" / "samples" / "notes.jsonl"
 PAYERS = resources.files("notes_nlp.rules").joinpath("payers")
 
 
@@ -124,3 +126,13 @@ def test_check_of_a_hostile_record_is_a_message_not_a_traceback(tmp_path):
         (tmp_path / "note.json").write_text('{"note_id": "n1", "text": "MFR 12 min", "billed": [{"code": "97140", ' + body + "}]}")
         result = run("check", str(tmp_path / "note.json"))
         assert result.exit_code == 2 and says in result.output and result.exception.__class__ is SystemExit, result.output
+
+
+@pytest.mark.slow
+def test_corpus_blind_prints_every_writer_s_dev_and_test_accuracy():
+    result = run("corpus", "blind", str(ROOT / "corpus" / "blind"), "--mistakes", "none")
+    assert result.exit_code == 0, result.output
+    writers = {path.stem for path in (ROOT / "corpus" / "blind" / "notes").glob("*.jsonl")}
+    rows = [line.split("|")[1].strip() for line in result.output.splitlines() if line.startswith("| ") and "writer" not in line]
+    assert set(rows) == writers | {"all"}
+    assert "Precision set" in result.output and "Writer and second reader" in result.output

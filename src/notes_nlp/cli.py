@@ -368,6 +368,7 @@ def corpus_blind(
     folder: Path = typer.Argument(Path("corpus/blind"), help="The blind corpus folder (notes/, precision/, splits.json)."),
     model: Optional[Path] = typer.Option(None, help="Model directory for the score's ROC AUC (default: the shipped model)."),
     mistakes: Optional[str] = typer.Option("dev", help="List the lines of this split whose findings differ from the gold reasons; 'none' for no list. Never tune on test."),
+    composition: bool = typer.Option(False, help="Print only the composition and agreement tables (no scoring)."),
 ) -> None:
     """The blind loop's figures: per writer dev and test accuracy and their gap, ROC AUC, reasons found,
     technique F1, writer/reader agreement, and invented techniques on the precision set."""
@@ -380,6 +381,11 @@ def corpus_blind(
     notes = load_blind(folder)
     if not notes:
         fail(f"no blind notes in {folder / 'notes'}")
+    if composition:
+        from notes_nlp.corpus.blind import composition_table
+
+        typer.echo("\n".join(composition_table(notes, load_precision(folder))))
+        return
     try:
         loaded = load_model(model)
     except ModelError as exc:

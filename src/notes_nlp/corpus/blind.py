@@ -202,6 +202,30 @@ def writer_table(results: Sequence[LineResult]) -> list[str]:
     return rows
 
 
+def composition_table(notes: Sequence[BlindNote], precision: Sequence[BlindNote] = ()) -> list[str]:
+    """Per writer: notes, charts, 97124/97140 lines by label, splits, and agreement before settling."""
+    rows = ["| writer | notes | charts | lines | supported | unsupported | dev / test lines | writer = reader (verdict) | (reasons) |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    agreed = agreement(notes)
+    for writer in sorted({n.record["writer"] for n in notes}):
+        mine = [n for n in notes if n.record["writer"] == writer]
+        lines = [(n, line) for n in mine for _, line in muscle_work_lines(n.record)]
+        a = agreed.get(writer, Agreement())
+        splits = Counter(n.split for n, _ in lines)
+        rows.append(
+            f"| {writer} | {len(mine)} | {len({n.record['chart_id'] for n in mine if n.record.get('chart_id')})} | {len(lines)} "
+            f"| {sum(l['label'] == 'supported' for _, l in lines)} | {sum(l['label'] == 'unsupported' for _, l in lines)} "
+            f"| {splits['dev']} / {splits['test']} | {a.verdicts}/{a.lines} | {a.reasons}/{a.lines} |"
+        )
+    if precision:
+        rows += ["", "| precision writer | notes | dev / test | notes with a real technique marked |", "|---|---|---|---|"]
+        for writer in sorted({n.record["writer"] for n in precision}):
+            mine = [n for n in precision if n.record["writer"] == writer]
+            split = Counter(n.split for n in mine)
+            rows.append(f"| {writer} | {len(mine)} | {split['dev']} / {split['test']} | {sum(bool(n.record.get('gold_entities')) for n in mine)} |")
+    return rows
+
+
 def report(
     notes: Sequence[BlindNote],
     scored: Sequence[dict[str, Any]],

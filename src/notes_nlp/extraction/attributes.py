@@ -56,6 +56,7 @@ _UNCHECKED_BEFORE = re.compile(r"\[\s?\][ \t]*$")
 _CHECKED_BEFORE = re.compile(r"\[\s?[xX✓✔]\s?\][ \t]*$|[☑☒✓✔][ \t]*$")
 _CHECKBOX = re.compile(r"\[\s?[xX✓✔]?\s?\]")
 _ALONE_WORDS = 2
+_SEPARATORS = frozenset({"--", "—", "–", "|"})
 _ITEM_LABEL = re.compile(r"[ \t>*•\-]*[A-Za-z][\w /&'().+-]{0,30}:")
 
 
@@ -121,6 +122,8 @@ class AttributeParser:
         self.total_words = frozenset(settings["total_words"])
         self.purpose_words = frozenset(settings["purpose_words"])
         self.correction_cues = _cue_pattern(settings["correction_cues"])
+        self.error_words = _cue_pattern(settings["error_words"])
+        self.absent_words = _cue_pattern(settings["absent_words"])
         self.negating_words = _cue_pattern(settings["negating_words"])
         self.reference_cues = _cue_pattern(settings["reference_cues"])
         self.supervising_verbs = frozenset(settings["supervising_verbs"])
@@ -169,10 +172,11 @@ class AttributeParser:
             if span.label_ == "TIME":
                 bounds = sentence_of(doc, span.start)
                 sentence = time_anchors[bisect.bisect_left(anchor_starts, bounds.start_char) : bisect.bisect_left(anchor_starts, bounds.end_char)]
-                if not sentence and (_alone(span, bounds) or _in_field_row(span)):
+                if not sentence and (_alone(span, bounds) or _in_field_row(span) or _goes_on(span, bounds)):
                     earlier = _earlier_in_item(span, time_anchors)
-                    # a code named in passing ("(Dr. K adj 98940 same visit). 30'.") times less than the work named
-                    sentence = [a for a in earlier if a.label_ != "BILLING"] or earlier
+                    # timed work named before: an adjustment or a code named in passing ("(Dr. K adj 98940
+                    # same visit). 30'.") times less than the massage named
+                    sentence = [a for a in earlier if a.label_ not in ("BILLING", "CMT")] or earlier
             if span.label_ in INTENT_LABELS:
                 attributes(span)["value"] = {"of": [_anchor_record(a) for a in _purpose_of(span, sentence, work)], "stated": self._stated(span)}
                 continue
@@ -246,6 +250,10 @@ class AttributeParser:
         if total and len({_work_code(a) for a in sentence if a.label_ in ANCHOR_LABELS}) == 1:
             total = False  # "manual traction ... and MET, total 20 min hands-on": the total of that work
         before = text[max(bounds.start_char, span.start_char - 12) : span.start_char].lower()
+        after = text[span.end_char : span.end_char + 24].lower()
+        line_start = text.rfind("\n", 0, span.start_char) + 1
+        line_end = text.find("\n", span.end_char)
+        line = text[line_start : len(text) if line_end < 0 else line_end].lower()
         return {
             "minutes": parse_minutes(span.text),
             "total": total,
@@ -253,8 +261,8 @@ class AttributeParser:
             # a charge grid or a billed code restates the minutes the narrative gave its work
             "summary": span.id_ == "grid minutes" or (anchor or {}).get("label") == "BILLING" or (anchor is not None and not total and any(t.lower_ in self.total_words for t in window)),
             # an addendum's figure replaces the earlier one; the figure it says was wrong counts for nothing
-            "correction": bool(self.correction_cues.search(text[bounds.start_char : bounds.end_char].lower())),
-            "wrong": bool(re.search(rf"(?:{self.negating_words.pattern})\W*$", before)),
+            "correction": bool(self.correction_cues.search(line)),
+            "wrong": bool(re.search(rf"(?:{self.negating_words.pattern})\W*$", before)) or bool(self.error_words.match(after.lstrip())),
         }
 
     def _stated(self, intent: Span) -> bool:
@@ -305,6 +313,8 @@ class AttributeParser:
         """performer, supervisor, signer or mentioned: who did the work decides coverage."""
         sent = sentence_of(span.doc, span.start)
         text = note_text(span.doc)
+        if self.absent_words.match(text[span.end_char : span.end_char + 16].lower().lstrip()):
+            return "mentioned"  # "LMT out today - Dr. Brandt personally performed ..."
         line_start = text.rfind("\n", 0, span.start_char) + 1
         boxes = _CHECKBOX.findall(text, line_start, span.start_char)
         if boxes and boxes[-1].strip("[]").strip() == "":
@@ -330,6 +340,15 @@ def _alone(time: Span, sentence: Sentence) -> bool:
     min") is about something else."""
     words = [t for t in time.doc[sentence.start : sentence.end] if t.is_alpha and not (time.start <= t.i < time.end)]
     return len(words) <= _ALONE_WORDS
+
+
+def _goes_on(time: Span, sentence: Sentence) -> bool:
+    """Whether a minutes phrase's sentence goes on from the one before after a dash on the same
+    line ("manual lymphatic drainage -- abdominal & inguinal clearing, then R LE, 30 min")."""
+    if sentence.start == 0:
+        return False
+    previous = time.doc[sentence.start - 1]
+    return previous.text in _SEPARATORS and "\n" not in note_text(time.doc)[previous.idx : sentence.start_char]
 
 
 def _in_field_row(time: Span) -> bool:

@@ -10,6 +10,7 @@ first and block the shorter cues inside them. Rules: ``resources/context.jsonl``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from spacy.language import Language
@@ -21,7 +22,7 @@ from notes_nlp.extraction.extensions import SPANS_KEY, attributes
 from notes_nlp.labels import NEGATED, PERFORMED, STATUS_LABELS
 from notes_nlp.extraction.resources import read_jsonl
 from notes_nlp.extraction.sections import section_of
-from notes_nlp.extraction.text_index import Sentence, sentence_of
+from notes_nlp.extraction.text_index import Sentence, note_text, sentence_of
 from notes_nlp.extraction.token_patterns import AnchoredMatcher
 
 FORWARD, BACKWARD, BIDIRECTIONAL = "forward", "backward", "bidirectional"
@@ -61,7 +62,11 @@ class ContextAnnotator:
         patterns: list[list[dict]] = []
         self.pattern_rules: list[int] = []  # the rule of each pattern
         self.section_defaults: dict[str, tuple[str, frozenset[str]]] = {}
+        self.trial = self.stopped = None
         for record in read_jsonl("context.jsonl"):
+            if "trial" in record:
+                self.trial, self.stopped = _words(record["trial"]), _words(record["stopped"])
+                continue
             if "section" in record:
                 targets = frozenset(record["targets"]) if "targets" in record else STATUS_LABELS
                 self.section_defaults[record["section"]] = (record["default"], targets)
@@ -131,7 +136,25 @@ class ContextAnnotator:
             else:
                 values["status"] = PERFORMED
         self._retract(spans, cues)
+        self._stop_trials(spans)
         return doc
+
+    def _stop_trials(self, spans: list[Span]) -> None:
+        """A technique tried and stopped on the same line was not done: "attempted STM to R SCM -
+        infant arching; stopped, not performed", "Manual traction trialed - did not tolerate"."""
+        if self.trial is None:
+            return
+        for span in spans:
+            if span.label_ not in TECHNIQUES or attributes(span).get("status") != PERFORMED:
+                continue
+            text = note_text(span.doc)
+            line_start = text.rfind("\n", 0, span.start_char) + 1
+            line_end = text.find("\n", span.end_char)
+            line_end = len(text) if line_end < 0 else line_end
+            tried = self.trial.search(text[max(line_start, span.start_char - 30) : min(line_end, span.end_char + 20)].lower())
+            stopped = self.stopped.search(text[span.end_char : line_end].lower())
+            if tried and stopped:
+                attributes(span).update(status=NEGATED, cue=f"{tried.group()} ... {stopped.group()}")
 
     @staticmethod
     def _retract(spans: list[Span], cues: list[Cue]) -> None:
@@ -178,6 +201,10 @@ class ContextAnnotator:
         if best is None or best[1].rule.category == PSEUDO:
             return None
         return best[1]
+
+
+def _words(words: list[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b")
 
 
 @Language.factory("notes_context")

@@ -63,6 +63,7 @@ class SenseRules:
     def __init__(self) -> None:
         data = json.loads(resources.files("notes_nlp.extraction.resources").joinpath("senses.json").read_text("utf-8"))
         self.window = int(data["window"])
+        self.support_window = int(data["support_window"])
         self.ambiguous = frozenset(data["ambiguous"])
         self.other_senses = _alternation(data["other_senses"])
         self.document_senses = {word: _alternation(cues) for word, cues in data["document_senses"].items()}
@@ -122,8 +123,10 @@ class SenseRules:
             # a short field of a flowsheet ("Technique: A-P glides") leans on the fields around it
             start_char, end_char = _fields(text, row_start)
             sentence = [s for s in all_spans if start_char <= s.start_char < end_char]
+        near = range(span.start - self.support_window, span.end + self.support_window)
         supported = any(
             other.label_ in SUPPORT and other is not span and not (other.label_ in JUDGED and self.is_ambiguous(other))
+            and (other.start in near or other.end - 1 in near)
             for other in sentence
         )
         return supported or bool(_GRADE.search(text, bounds.start_char, bounds.end_char))

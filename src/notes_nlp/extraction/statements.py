@@ -170,6 +170,12 @@ class StatementFinder:
             for pattern, extent in cues:
                 for match in pattern.finditer(text):
                     sent_start, sent_end = _enclosing(bounds, starts, match.start())
+                    if extent == "after-cue" and not text[match.end() : sent_end].strip(_TRIM):
+                        # the label ends its own sentence ("GOALS. In four weeks: one, turn his head ..."):
+                        # the statement is the sentence after it, on the same line
+                        following = _enclosing(bounds, starts, max(sent_end, match.end()))
+                        if following[0] >= sent_end and "\n" not in text[sent_end : following[0]]:
+                            sent_end = following[1]
                     sent_end = min(sent_end, next_section_start(doc, match.end()))
                     start, end = self._extent(text, match, extent, sent_start, sent_end)
                     if self._blocked(label, text, start, end) or not self._has_content(label, text, start, end):

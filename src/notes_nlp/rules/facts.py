@@ -75,9 +75,10 @@ class NoteFacts:
 
     @property
     def cmt_regions(self) -> set[str]:
-        """Regions adjusted. With a CMT code billed, the adjustment was done even where the
-        note lists it under its plan."""
-        mentions = self.asserted("CMT") if self.cmt_lines else self.performed("CMT")
+        """Regions adjusted: those of the adjustments performed. With a CMT code billed and no
+        adjustment named performed, the adjustment was done even where the note lists it only
+        under its plan."""
+        mentions = self.performed("CMT") or (self.asserted("CMT") if self.cmt_lines else [])
         return {r for e in mentions for r in (e["value"] or {}).get("regions", [])}
 
     def treatment_regions(self, *labels: str) -> set[str]:
@@ -148,6 +149,15 @@ class NoteFacts:
         single = self.single_muscle_work_code
         return single if code in family_of_code() and single else code
 
+    @property
+    def treatment_minutes_of_no_work(self) -> list[dict[str, Any]]:
+        """Minutes written under the treatment that name no work they belong to."""
+        return [
+            t for t in self.mentions("TIME")
+            if t["section"] == "Treatment" and not (t["value"] or {}).get("of") and not t["value"].get("total")
+            and not t["value"].get("wrong") and t["value"].get("minutes") is not None
+        ]
+
     @cached_property
     def visit_total(self) -> dict[str, Any] | None:
         totals = [t for t in self.mentions("TIME") if (t["value"] or {}).get("total") and t["value"].get("minutes")]
@@ -170,6 +180,11 @@ class NoteFacts:
                     tuple(f"{_anchor_text(self, t)} {t['text']}" for t in times),
                 )
         missing = {line.code for line in self.lines if is_timed(line.code) and line.code not in found}
+        loose = self.treatment_minutes_of_no_work
+        if loose and len(missing) == 1:
+            # "Rocabado, tongue-up opening, posture cues 10'": the one timed line still without minutes
+            code = missing.pop()
+            found[code] = Minutes(sum(t["value"]["minutes"] for t in loose), tuple(t["text"] for t in loose))
         total = self.visit_total
         if total and len(missing) == 1:
             left = max(total["value"]["minutes"] - sum(m.minutes for m in found.values()), 0)
