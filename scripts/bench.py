@@ -45,8 +45,8 @@ def corpus_notes(limit: int) -> list[dict]:
     records = []
     for path in sorted((ROOT / "corpus").glob("*/*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                record = json.loads(line)
+            record = json.loads(line) if line.strip() else {}
+            if "text" in record:  # notes only: corpus/blind/precision-readings.jsonl holds readings
                 records.append({key: record[key] for key in ("note_id", "chart_id", "date", "text", "billed", "provider_credential", "payer") if key in record})
     return records[:limit]
 
@@ -154,8 +154,9 @@ def dask_throughput(path: Path, workers: int) -> float:
     workers' loading of the pipeline and model are done before the clock starts."""
     from notes_nlp import batch
     from notes_nlp.engines import dask as on_dask
+    from notes_nlp.scoring import Options
 
-    options = batch.Options()
+    options = Options()
     with on_dask.cluster_client(workers=workers) as client, open(os.devnull, "w") as out:
         engine = on_dask.engine(client, options)  # returns once every worker has loaded
         start = time.perf_counter()

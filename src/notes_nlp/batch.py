@@ -28,27 +28,17 @@ import tempfile
 from array import array
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import IO, Any, Callable, Generator, Iterator
 
+from notes_nlp.chunks import Chunk, Engine, score_chunk
 from notes_nlp.io.records import MAX_TEXT_CHARS, chart_key, note_id_of, read_records
-from notes_nlp.scoring import error_record
+from notes_nlp.scoring import Options
 
 CHUNK_SIZE = 32
 IN_FLIGHT_PER_WORKER = 2
 DIGEST_BYTES = 16
 DIGESTS_SUFFIX = ".digests"
-
-
-@dataclass(frozen=True)
-class Options:
-    """What a worker needs to score: hashable, so each process loads things once."""
-
-    model: str | None = None  # a model directory; None for the default
-    rules_only: bool = False
-    payer_file: str | None = None
-    max_chars: int = MAX_TEXT_CHARS
 
 
 @dataclass
@@ -71,17 +61,6 @@ class Plan:
     def close(self) -> None:
         """Drop the spool (its space is freed: it has no name)."""
         self.spool.close()
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A chunk's envelopes (the chunk's records, then the other notes of their charts), as one
-    task's argument. Its repr leaves the notes out: a pool or a Dask worker logs the arguments
-    of a failed task, and logs never hold note text."""
-
-    envelopes: list[dict[str, Any]] = field(repr=False)
-    count: int
-    options: Options
 
 
 def _id_hash(note_id: str) -> bytes:
@@ -127,46 +106,6 @@ def read_envelopes(the_plan: Plan, indices: list[int]) -> list[dict[str, Any]]:
     return found
 
 
-@cache
-def loaded(options: Options) -> tuple[Any, Any]:
-    """The model and the user's payer profile, loaded once per process; a bad one raises
-    ModelError or ProfileError, which the command line turns into a message."""
-    from notes_nlp.model.persist import load_model
-    from notes_nlp.rules.profiles import load_profile
-
-    model = None if options.rules_only else load_model(options.model)
-    return model, load_profile(options.payer_file) if options.payer_file else None
-
-
-def _scorer(options: Options) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
-    """Score records with this process's pipeline, model and payer profiles: the operator's
-    --payer-file for every note, else the bundled profile each record names."""
-    from notes_nlp.rules.profiles import bundled_profile
-    from notes_nlp.scoring import default_pipeline, score
-
-    model, own = loaded(options)
-    nlp = default_pipeline()
-    return lambda records: score(records, model, nlp, lambda payer: own or bundled_profile(payer), options.max_chars)
-
-
-def score_chunk(chunk: Chunk) -> list[str]:
-    """One JSON line for each of the chunk's records (its first ``count`` envelopes), judged
-    with the rest (the other notes of their charts). A pure function of the chunk, so that
-    any engine's workers can score it, without the spool."""
-    valid = [(i, e) for i, e in enumerate(chunk.envelopes) if e["error"] is None]
-    scored = dict(zip((i for i, _ in valid), _scorer(chunk.options)([e["record"] for _, e in valid])))
-    lines = []
-    for i, envelope in enumerate(chunk.envelopes[:chunk.count]):
-        if envelope["error"] is not None:
-            record = error_record(envelope["record"], envelope["error"])
-        else:
-            record = scored[i]
-            if record["error"] and not record["error"].startswith("line "):
-                record["error"] = f"line {envelope['line']}: {record['error']}"
-        lines.append(json.dumps(record, ensure_ascii=False))
-    return lines
-
-
 def chunks(the_plan: Plan, options: Options, start: int, chunk_size: int) -> Iterator[Chunk]:
     """Chunks of consecutive records from ``start``, each with the other notes of its charts,
     read from the spool as the engine asks for them."""
@@ -197,11 +136,6 @@ class Summary:
         if self.findings:
             text += "\nmost frequent findings: " + ", ".join(f"{rule} {n}" for rule, n in self.findings.most_common(5))
         return text
-
-
-Engine = Callable[[Iterator[Chunk]], Generator[list[str], None, None]]
-"""Maps :func:`score_chunk` over chunks and yields each chunk's lines in chunk order: the
-local processes of :func:`local_engine`, or a cluster (``notes_nlp.engines``)."""
 
 
 def local_engine(workers: int = 1) -> Engine:

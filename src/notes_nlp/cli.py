@@ -94,6 +94,7 @@ def score(
     from notes_nlp import batch
     from notes_nlp.model.persist import ModelError
     from notes_nlp.rules.profiles import ProfileError
+    from notes_nlp.scoring import Options, loaded
 
     if source != "-" and not Path(source).is_file():
         fail(f"input file not found: {source}")
@@ -104,9 +105,9 @@ def score(
         fail("--scheduler is the address of a Dask scheduler: add --engine dask")
     if scheduler and workers:
         fail("--workers starts a local Dask cluster; with --scheduler the cluster's own workers score (start them with `dask worker`)")
-    options = batch.Options(str(model) if model else None, rules_only, str(payer_file) if payer_file else None, max_chars)
+    options = Options(str(model) if model else None, rules_only, str(payer_file) if payer_file else None, max_chars)
     try:
-        batch.loaded(options)  # a bad model or payer file stops here, before any note is read
+        loaded(options)  # a bad model or payer file stops here, before any note is read
     except (ModelError, ProfileError) as exc:
         fail(str(exc))
     the_plan = batch.plan(source, max_chars=max_chars)

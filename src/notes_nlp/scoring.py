@@ -11,6 +11,7 @@ it; otherwise ``supported``.
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Callable, ContextManager, Iterable
 from weakref import WeakKeyDictionary
@@ -20,13 +21,40 @@ from spacy.language import Language
 from notes_nlp.io.records import MAX_TEXT_CHARS, check_record, note_id_of
 from notes_nlp.judge import NoteJudgement, judge_records
 from notes_nlp.model.features import line_example
-from notes_nlp.model.persist import Model
+from notes_nlp.model.persist import Model, load_model
 from notes_nlp.rules.findings import LineJudgement
-from notes_nlp.rules.profiles import PayerProfile, bundled_profile
+from notes_nlp.rules.profiles import PayerProfile, bundled_profile, load_profile
 
 SUPPORTED, AT_RISK, UNSUPPORTED = "supported", "at_risk", "unsupported"
 WARM_UP_NOTES = 2_000
 _warmed_notes: WeakKeyDictionary[Language, int] = WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a process needs to score, as the command line or the service's settings name it:
+    hashable, so that each process loads its model and profile once (:func:`loaded`)."""
+
+    model: str | None = None  # a model directory; None for the default
+    rules_only: bool = False
+    payer_file: str | None = None  # the operator's profile, for every note
+    max_chars: int = MAX_TEXT_CHARS
+
+
+@cache
+def loaded(options: Options) -> tuple[Model | None, PayerProfile | None]:
+    """The model and the operator's payer profile, loaded once per process; a bad one raises
+    ModelError or ProfileError, which the shells turn into a message before any note is read."""
+    model = None if options.rules_only else load_model(options.model)
+    return model, load_profile(options.payer_file) if options.payer_file else None
+
+
+def scorer(options: Options) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Score records with this process's pipeline, model and payer profiles: the operator's
+    ``payer_file`` for every note, else the bundled profile each record names."""
+    model, own = loaded(options)
+    nlp = default_pipeline()
+    return lambda records: score(records, model, nlp, lambda payer: own or bundled_profile(payer), options.max_chars)
 
 
 @cache

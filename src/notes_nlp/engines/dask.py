@@ -4,7 +4,7 @@ The client (the machine running the command) does what the local engine does:
 pass 1 spools and indexes the input, pass 2 cuts chunks of consecutive records
 with the other notes of their charts, and the writer writes their lines in
 input order. Only the scoring moves: each chunk travels to a worker as its own
-envelopes (a :class:`notes_nlp.batch.Chunk`, tens of kilobytes), so workers
+envelopes (a :class:`notes_nlp.chunks.Chunk`, tens of kilobytes), so workers
 need notes-nlp and its model, not the client's files. A worker loads the pipeline and the model
 once, when it starts (:class:`Warm`). At most :data:`IN_FLIGHT_PER_THREAD`
 chunks per worker thread are submitted ahead of the writer, so memory stays
@@ -22,7 +22,8 @@ from typing import Any, Generator, Iterator
 
 from dask.distributed import Client, Future, KilledWorker, LocalCluster, WorkerPlugin
 
-from notes_nlp import batch
+from notes_nlp.chunks import Chunk, Engine, score_chunk
+from notes_nlp.scoring import Options, default_pipeline, loaded
 
 IN_FLIGHT_PER_THREAD = 4
 PLUGIN_NAME = "notes-nlp-warm"
@@ -59,18 +60,16 @@ class Warm(WorkerPlugin):
     waits for it. Loading runs off the worker's event loop, which keeps answering the
     scheduler meanwhile; a worker gets its first task only once this is done."""
 
-    def __init__(self, options: batch.Options) -> None:
+    def __init__(self, options: Options) -> None:
         self.options = options
 
     async def setup(self, worker: Any) -> None:
         await asyncio.to_thread(warm, self.options)
 
 
-def warm(options: batch.Options) -> None:
+def warm(options: Options) -> None:
     """Fill this process's caches of the scorer's pipeline, model and payer profile."""
-    from notes_nlp.scoring import default_pipeline
-
-    batch.loaded(options)
+    loaded(options)
     default_pipeline()
 
 
@@ -80,7 +79,7 @@ def in_flight(client: Client) -> int:
     return IN_FLIGHT_PER_THREAD * max(1, sum(client.nthreads().values()))
 
 
-def engine(client: Client, options: batch.Options) -> batch.Engine:
+def engine(client: Client, options: Options) -> Engine:
     """The batch engine on ``client``'s cluster; returns once every worker has loaded what
     ``options`` asks for (a worker that cannot raises here: ModelError or ProfileError)."""
     crowded = sorted(address for address, threads in client.nthreads().items() if threads > 1)
@@ -91,11 +90,11 @@ def engine(client: Client, options: batch.Options) -> batch.Engine:
         )
     client.register_plugin(Warm(options), name=PLUGIN_NAME)
 
-    def mapped(work: Iterator[batch.Chunk]) -> Generator[list[str], None, None]:
+    def mapped(work: Iterator[Chunk]) -> Generator[list[str], None, None]:
         pending: deque[Future] = deque()
         try:
             for chunk in work:
-                pending.append(client.submit(batch.score_chunk, chunk, pure=False))
+                pending.append(client.submit(score_chunk, chunk, pure=False))
                 if len(pending) >= in_flight(client):
                     yield result(pending.popleft())
             while pending:

@@ -53,9 +53,9 @@ def freeze_heap() -> None:
 
 def loaded_model(settings: Settings) -> Any:
     """The model the settings name (None with ``rules_only``), loaded once per process."""
-    from notes_nlp import batch
+    from notes_nlp.scoring import Options, loaded
 
-    model, _ = batch.loaded(batch.Options(settings.model, settings.rules_only))
+    model, _ = loaded(Options(settings.model, settings.rules_only))
     return model
 
 

@@ -27,7 +27,6 @@ from typing import Any
 import uvicorn  # here, not in serve(): a missing `service` extra shows when the CLI imports this module
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from notes_nlp import batch
 from notes_nlp.service.app import create_app
 from notes_nlp.service.settings import LIMITS, Settings
 
@@ -145,7 +144,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, model: st
         raise ValueError(f"--workers must be at least 1, got {workers}")
     settings = Settings.from_env()
     settings = replace(settings, workers=workers, model=model or settings.model)
-    batch.loaded(batch.Options(settings.model))  # a bad model stops here, not in each scoring process
+    from notes_nlp.scoring import Options, loaded
+
+    loaded(Options(settings.model))  # a bad model stops here, not in each scoring process
     if not is_loopback(host):
         print(f"notes-nlp: listening on {host}, reachable from the network: put TLS in front of it"
               + ("" if settings.token else " and set NOTES_NLP_TOKEN"), file=sys.stderr)
