@@ -257,3 +257,15 @@ def test_an_addendum_corrects_the_minutes(judge):
 def test_the_only_timed_work_takes_the_session_total(judge):
     text = f"Session time: 10:00 - 10:28 (28 min)\n  - effleurage lumbar paraspinals to relieve spasm\n  - cross-fiber friction R ITB x 4 min\n{GOAL}"
     assert "units-exceed-time" not in rules(judge(text, [{"code": "97124", "units": 2}]))
+
+
+def test_a_soap_plan_listing_the_billed_work_is_the_visit_s_treatment(judge_lines):
+    text = f"S: shoulder tight. O: IR to L1.\nP:\n - MFR L infraspinatus/post cuff, posterior glides L GH gr III\n{GOAL}"
+    [line] = judge_lines(text, [{"code": "97140", "units": 1, "minutes": 10}])
+    assert "technique-missing" not in rules(line)
+
+
+def test_a_plan_for_later_is_no_work_done(judge_lines):
+    text = f"Eval today. Plan: 2x/wk, will add MFR L infraspinatus next visit.\n{GOAL}"
+    [line] = judge_lines(text, [{"code": "97140", "units": 1, "minutes": 10}])
+    assert "technique-missing" in rules(line)

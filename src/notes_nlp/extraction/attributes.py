@@ -193,8 +193,11 @@ class AttributeParser:
                 if value["role"] == "performer by the work" and named_outright:
                     value["role"] = "mentioned"
                 elif value["role"] in ("performer", "performer by the work"):
-                    value["role"] = "performer"
                     work = _performed_work(span, by_sentence, sentence_starts)
+                    if not work and value["credential"] == LAY_PERFORMER:
+                        value["role"] = "mentioned"  # "Pt's son present, did not interpret": no work of his
+                        continue
+                    value["role"] = "performer"
                     value["of"] = _work_kinds(work)
                     value["work"] = [[w.start_char, w.end_char] for w in work]
         doc.spans[SPANS_KEY] = spans

@@ -19,9 +19,9 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from notes_nlp.extraction.extensions import SPANS_KEY, attributes
-from notes_nlp.labels import NEGATED, PERFORMED, STATUS_LABELS
+from notes_nlp.labels import HISTORICAL, NEGATED, PERFORMED, STATUS_LABELS
 from notes_nlp.extraction.resources import read_jsonl
-from notes_nlp.extraction.sections import section_of
+from notes_nlp.extraction.sections import section_of, section_start
 from notes_nlp.extraction.text_index import Sentence, note_text, sentence_of
 from notes_nlp.extraction.token_patterns import AnchoredMatcher
 
@@ -62,10 +62,13 @@ class ContextAnnotator:
         patterns: list[list[dict]] = []
         self.pattern_rules: list[int] = []  # the rule of each pattern
         self.section_defaults: dict[str, tuple[str, frozenset[str]]] = {}
-        self.trial = self.stopped = None
+        self.trial = self.stopped = self.carried_forward = self.block_end = None
         for record in read_jsonl("context.jsonl"):
             if "trial" in record:
                 self.trial, self.stopped = _words(record["trial"]), _words(record["stopped"])
+                continue
+            if "carried_forward" in record:
+                self.carried_forward, self.block_end = _words(record["carried_forward"]), _words(record["block_end"])
                 continue
             if "section" in record:
                 targets = frozenset(record["targets"]) if "targets" in record else STATUS_LABELS
@@ -137,7 +140,36 @@ class ContextAnnotator:
                 values["status"] = PERFORMED
         self._retract(spans, cues)
         self._stop_trials(spans)
+        self._carry_forward(spans)
         return doc
+
+    def _carry_forward(self, spans: list[Span]) -> None:
+        """Work in a block a line announces as carried forward from an earlier visit ("---
+        carried forward from 01/09/2026 ---") was done then, not today."""
+        if self.carried_forward is None or not spans:
+            return
+        doc = spans[0].doc
+        text = note_text(doc)
+        blocks = []
+        for marker in self.carried_forward.finditer(text.lower()):
+            line_start = text.rfind("\n", 0, marker.start()) + 1
+            line_end = text.find("\n", marker.end())
+            if line_end < 0 or any(line_start <= s.start_char < line_end and s.label_ in TECHNIQUES for s in spans):
+                continue  # the work is on the marker's own line: ConText's cue decides it
+            end = line_end + 1
+            while end < len(text):
+                following = text.find("\n", end)
+                following = len(text) if following < 0 else following
+                line = text[end:following]
+                new_section = end > line_end + 1 and section_start(doc, end) >= end  # its first line may have a header
+                if not line.strip() or self.block_end.search(line.lower()) or new_section:
+                    break
+                end = following + 1
+            blocks.append((line_end, end))
+        for span in spans:
+            if span.label_ in TECHNIQUES and attributes(span).get("status") == PERFORMED:
+                if any(start <= span.start_char < end for start, end in blocks):
+                    attributes(span).update(status=HISTORICAL, cue="carried forward")
 
     def _stop_trials(self, spans: list[Span]) -> None:
         """A technique tried and stopped on the same line was not done: "attempted STM to R SCM -

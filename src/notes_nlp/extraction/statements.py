@@ -174,7 +174,7 @@ class StatementFinder:
                         # the label ends its own sentence ("GOALS. In four weeks: one, turn his head ..."):
                         # the statement is the sentence after it, on the same line
                         following = _enclosing(bounds, starts, max(sent_end, match.end()))
-                        if following[0] >= sent_end and "\n" not in text[sent_end : following[0]]:
+                        if following[0] >= sent_end and "\n" not in text[match.start() : following[0]]:
                             sent_end = following[1]
                     sent_end = min(sent_end, next_section_start(doc, match.end()))
                     start, end = self._extent(text, match, extent, sent_start, sent_end)

@@ -42,7 +42,8 @@ class NoteFacts:
         if raw is None:
             raw = [e["value"] for e in entities if e["label"] == "BILLING" and e["value"] and e["value"].get("code")]
         credential = record.get("provider_credential")
-        return cls(entities, tuple(parse_lines(raw)), str(credential).strip() if credential else None)
+        lines = tuple(parse_lines(raw))
+        return cls(_plan_listing_the_visit(entities, lines), lines, str(credential).strip() if credential else None)
 
     def mentions(self, *labels: str) -> list[dict[str, Any]]:
         return [e for e in self.entities if e["label"] in labels]
@@ -217,6 +218,27 @@ def _latest(times: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if corrections:
         return corrections[-1:]
     return [t for t in times if t["value"].get("summary")] or times
+
+
+PLAN_DEFAULT = "section: Plan"
+
+
+def _plan_listing_the_visit(entities: tuple[dict[str, Any], ...], lines: tuple[BilledLine, ...]) -> tuple[dict[str, Any], ...]:
+    """A SOAP note lists the visit's treatment under P ("P: - Activator C5 - MFR L
+    infraspinatus"): where a family's code is billed and its techniques are named only in the
+    plan, planned by that section alone with no word of time to come, they are the work done."""
+    billed = {line.code for line in lines}
+    done_labels = set()
+    for label, code in CODE_OF_FAMILY.items():
+        mentions = [e for e in entities if e["label"] == label]
+        if code in billed and mentions and all(e["status"] == "planned" and e["cue"] == PLAN_DEFAULT for e in mentions):
+            done_labels.add(label)
+    if not done_labels:
+        return entities
+    return tuple(
+        {**e, "status": PERFORMED, "cue": f"{PLAN_DEFAULT}, {CODE_OF_FAMILY[e['label']]} billed"} if e["label"] in done_labels else e
+        for e in entities
+    )
 
 
 def _one_per_work(times: list[dict[str, Any]]) -> list[dict[str, Any]]:
