@@ -229,14 +229,14 @@ def _plan_listing_the_visit(entities: tuple[dict[str, Any], ...], lines: tuple[B
     plan, planned by that section alone with no word of time to come, they are the work done."""
     billed = {line.code for line in lines}
     done_labels = set()
-    for label, code in CODE_OF_FAMILY.items():
+    for label, code in code_of_family().items():
         mentions = [e for e in entities if e["label"] == label]
         if code in billed and mentions and all(e["status"] == "planned" and e["cue"] == PLAN_DEFAULT for e in mentions):
             done_labels.add(label)
     if not done_labels:
         return entities
     return tuple(
-        {**e, "status": PERFORMED, "cue": f"{PLAN_DEFAULT}, {CODE_OF_FAMILY[e['label']]} billed"} if e["label"] in done_labels else e
+        {**e, "status": PERFORMED, "cue": f"{PLAN_DEFAULT}, {code_of_family()[e['label']]} billed"} if e["label"] in done_labels else e
         for e in entities
     )
 
