@@ -45,8 +45,8 @@ def corpus_notes(limit: int) -> list[dict]:
     records = []
     for path in sorted((ROOT / "corpus").glob("*/*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line) if line.strip() else {}
-            if "text" in record:  # notes only: corpus/blind/precision-readings.jsonl holds readings
+            if line.strip():
+                record = json.loads(line)
                 records.append({key: record[key] for key in ("note_id", "chart_id", "date", "text", "billed", "provider_credential", "payer") if key in record})
     return records[:limit]
 
