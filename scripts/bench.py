@@ -154,8 +154,9 @@ def dask_throughput(path: Path, workers: int) -> float:
     workers' loading of the pipeline and model are done before the clock starts."""
     from notes_nlp import batch
     from notes_nlp.engines import dask as on_dask
+    from notes_nlp.scoring import Options
 
-    options = batch.Options()
+    options = Options()
     with on_dask.cluster_client(workers=workers) as client, open(os.devnull, "w") as out:
         engine = on_dask.engine(client, options)  # returns once every worker has loaded
         start = time.perf_counter()

@@ -5,7 +5,7 @@
 2. ``merge WRITER_NOTES READINGS OUT DISAGREEMENTS``: the corpus records, each
    97124/97140 line keeping the writer's and the reader's labels
    (``blind.writer``, ``blind.reader``); where they agree that is the label;
-   where they differ the line goes to DISAGREEMENTS for settling from SPEC.
+   where they differ the line goes to DISAGREEMENTS for settling from the rubric (docs/rubric.md).
 3. ``settle OUT SETTLED``: write the settled labels (a JSONL of
    ``{"note_id", "index", "label", "reasons", "warnings", "why"}``).
 4. ``split OUT --splits corpus/blind/splits.json [--test-only]``: put each new

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 VOCAB_PATH = Path(__file__).with_name("generator_vocab.json")
+PAYERS_DIR = Path(__file__).resolve().parent.parent / "src" / "notes_nlp" / "rules" / "payers"
 with VOCAB_PATH.open(encoding="utf-8") as _fh:
     V: dict = json.load(_fh)
 
@@ -74,7 +75,10 @@ STATUS_LABELS = frozenset({"MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE", "CMT", "INTE
 
 @dataclass(frozen=True)
 class PayerProfile:
-    """The guide's payer table, as data: the rubric reads it, never a payer name."""
+    """What the labels need of a payer, read from the bundled profile it labels for
+    (``src/notes_nlp/rules/payers/NAME.json``): the rubric reads these fields, never a payer
+    name. The script reads the profiles' JSON itself, so that the labels depend on notes-nlp's
+    data and never on its code."""
     name: str
     pooled_minutes: bool                    # CMS total-minutes rule (else per code)
     minutes_required: bool                  # no minutes at all -> error (else a no-time warning)
@@ -82,11 +86,17 @@ class PayerProfile:
     max_units_per_line: int                 # long-duration above this
     no_progress_visits: int                 # long-duration from this many no-progress follow-ups in a row
 
+    @classmethod
+    def bundled(cls, name: str) -> "PayerProfile":
+        data = json.loads((PAYERS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+        paid = {frozenset(c) if c is not None else None for c in data["paid_credentials"].values()}
+        if len(paid) != 1:
+            raise SystemExit(f"{name}: the generator labels one set of paid credentials for 97124 and 97140, got {paid}")
+        return cls(name, data["unit_rule"] == "cms", data["minutes_required"], paid.pop(),
+                   data["max_units_per_line"], data["max_visits_without_progress"])
 
-PAYERS: dict[str, PayerProfile] = {
-    "cms": PayerProfile("cms", True, True, None, 4, 3),
-    "commercial-strict": PayerProfile("commercial-strict", False, False, frozenset({"DC", "PT", "MD"}), 3, 2),
-}
+
+PAYERS: dict[str, PayerProfile] = {name: PayerProfile.bundled(name) for name in ("cms", "commercial-strict")}
 
 
 def units_for_minutes(minutes: int) -> int:

@@ -14,11 +14,12 @@ import pytest
 
 from notes_nlp import batch
 from notes_nlp.corpus.load import split_notes
-from notes_nlp.scoring import score
+from notes_nlp.chunks import score_chunk
+from notes_nlp.scoring import Options, score
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
-RULES_ONLY = batch.Options(rules_only=True)
+RULES_ONLY = Options(rules_only=True)
 
 
 def run_batch(source: Path, **kwargs) -> list[dict]:
@@ -154,7 +155,7 @@ def test_a_chunk_shows_no_note_text():
     try:
         for chunk in batch.chunks(the_plan, RULES_ONLY, 0, 4):
             assert "text" not in repr(chunk) and "envelopes" not in repr(chunk)
-            assert len(batch.score_chunk(chunk)) == chunk.count
+            assert len(score_chunk(chunk)) == chunk.count
     finally:
         the_plan.close()
 

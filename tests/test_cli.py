@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from notes_nlp.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "corpus" / "samples" / "notes.jsonl"
-PAYERS = Path(__file__).resolve().parents[1] / "notes_nlp" / "rules" / "payers"
+PAYERS = resources.files("notes_nlp.rules").joinpath("payers")
 
 
 def run(*args: str):

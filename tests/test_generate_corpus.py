@@ -92,6 +92,19 @@ def test_script_is_standalone():
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
 
 
+def test_the_payers_are_read_from_the_bundled_profiles():
+    """The thresholds the labels use are the profiles', not a copy: one source for each."""
+    from notes_nlp.rules.profiles import load_profile
+
+    for name, payer in gen.PAYERS.items():
+        profile = load_profile(name)
+        assert payer.pooled_minutes == (profile.unit_rule == "cms")
+        assert payer.minutes_required == profile.minutes_required
+        assert payer.max_units_per_line == profile.max_units_per_line
+        assert payer.no_progress_visits == profile.max_visits_without_progress
+        assert {payer.paid_credentials} == {frozenset(c) if c else None for c in profile.paid_credentials.values()}
+
+
 # --- record shape and spans ---------------------------------------------------
 
 def test_every_gold_span_matches_the_text(records):

@@ -18,6 +18,7 @@ from dask.distributed import Client, LocalCluster  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from notes_nlp import batch  # noqa: E402
+from notes_nlp.scoring import Options  # noqa: E402
 from notes_nlp.cli import app  # noqa: E402
 from notes_nlp.engines import dask as on_dask  # noqa: E402
 
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "corpus" / "samples" / "notes.jsonl"
 MIXED = ROOT / "tests" / "fixtures" / "mixed_records.jsonl"
 GENERATED = ROOT / "corpus" / "generated" / "notes.jsonl"
-DEFAULT = batch.Options()
+DEFAULT = Options()
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def samples_and_bad_records(tmp_path_factory) -> Path:
     return path
 
 
-def local_output(source: Path, options: batch.Options = DEFAULT, **kwargs) -> str:
+def local_output(source: Path, options: Options = DEFAULT, **kwargs) -> str:
     out = io.StringIO()
     batch.run(source, out, options, **kwargs)
     return out.getvalue()
@@ -71,7 +72,7 @@ def test_dask_output_is_byte_identical_to_the_local_engine(client, samples_and_b
 def test_resume_on_dask_continues_where_the_cut_output_ends(client, tmp_path):
     source = tmp_path / "generated.jsonl"
     source.write_text("".join(GENERATED.read_text().splitlines(keepends=True)[:40]))
-    rules_only = batch.Options(rules_only=True)
+    rules_only = Options(rules_only=True)
     full = local_output(source, rules_only)
     cut = tmp_path / "cut.jsonl"
     with cut.open("w") as out, batch.digests_path(cut).open("w") as digests:
@@ -92,7 +93,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path):
     on the other worker (and the nanny restarts it); the output is the local engine's."""
     source = tmp_path / "generated.jsonl"
     source.write_text("".join(GENERATED.read_text().splitlines(keepends=True)[:240]))
-    options = batch.Options(rules_only=True)
+    options = Options(rules_only=True)
     expected = local_output(source, options)
     with on_dask.cluster_client(workers=2) as client:
         engine = on_dask.engine(client, options)

@@ -54,10 +54,12 @@ def step_names(model_dir: Path) -> list[str]:
 
 def test_a_tampered_model_stops_evaluate_with_a_clear_message(tmp_path):
     import shutil
+    from importlib import resources
 
-    from notes_nlp.model.persist import DEFAULT_MODEL_DIR
+    from notes_nlp.model.persist import SHIPPED_MODEL
 
-    shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "m")
+    with resources.as_file(SHIPPED_MODEL) as shipped:
+        shutil.copytree(shipped, tmp_path / "m")
     (tmp_path / "m" / "model.json").write_bytes(b"not the model")
     result = CliRunner().invoke(app, ["evaluate", str(labeled_file(tmp_path, "dev", 5)), "--model", str(tmp_path / "m")])
     assert result.exit_code == 2 and "does not match" in result.output

@@ -1,4 +1,4 @@
-"""Every rule of SPEC section 3, firing on a small note and silent on its near-miss.
+"""Every rule of docs/rubric.md, firing on a small note and silent on its near-miss.
 
 The notes go through the real extraction, so these tests show the rules on
 text, the way a clinician meets them.

@@ -204,7 +204,7 @@ BROKEN = [
     pytest.param(
         lambda d: d["paid_credentials"]["97140"].append("LPN"),
         "paid_credentials['97140'][3]",
-        "must be one of 'ATC', 'DC'",
+        "must be one of 'ATC', 'CA', 'COTA', 'DC'",
         id="unknown-paid-credential",
     ),
     pytest.param(

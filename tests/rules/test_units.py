@@ -10,20 +10,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from notes_nlp.codes import timed_codes
 from notes_nlp.rules.units import (
     UnitRule,
     UnitVerdict,
     check_units,
     is_timed,
     max_units,
+    minutes_for_units,
     pooled_units,
-    timed_codes,
     units_for_minutes,
 )
 
 # --- reference table -------------------------------------------------------
 
-# The CMS table as printed in billing-rules.md section 1a (IOM 100-04 ch.5 s.20.2),
+# The CMS table (IOM 100-04 ch.5 s.20.2; docs/rubric.md, Time and units),
 # written as ranges, not as the closed form the code uses.
 CMS_TABLE = [
     (0, 7, 0),
@@ -92,6 +93,12 @@ BRIEF_TIMED = {
 }
 
 
+def test_the_least_minutes_for_n_units_are_where_the_table_reaches_n():
+    for units in range(1, 9):
+        least = minutes_for_units(units)
+        assert units_for_minutes(least) == units and units_for_minutes(least - 1) == units - 1
+
+
 def test_timed_codes_include_the_therapy_codes():
     assert timed_codes() >= BRIEF_TIMED
 
@@ -126,7 +133,7 @@ def test_codes_json_facts():
     assert not set(data["untimed_examples"]) & set(data["timed_codes"])
 
 
-# --- worked examples (corpus/README.md, billing-rules.md) -------------------
+# --- worked examples (corpus/README.md, docs/rubric.md) -------------------
 
 
 def test_cms_33_plus_7_gives_97110_two_and_97140_one():

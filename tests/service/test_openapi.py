@@ -20,7 +20,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(tok
 def test_every_operation_keeps_to_its_schema(case):
     excluded = []
     if case.path == "/v1/score":
-        # By design (SPEC section 4, as `notes-nlp score`): a record that is not a valid NoteRecord
+        # By design (docs/formats.md, as `notes-nlp score`): a record that is not a valid NoteRecord
         # is answered with its own error record, and the others are scored; tests/service/test_app.py
         # checks both that and the 422s of the envelope.
         excluded.append(negative_data_rejection)

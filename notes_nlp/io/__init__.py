@@ -1,1 +1,0 @@
-"""Reading and writing note records (SPEC section 4): JSONL and CSV."""

@@ -1,0 +1,1 @@
+"""Reading and writing note records (docs/formats.md): JSONL and CSV."""
