@@ -45,6 +45,7 @@ COMPETING = {label: "technique" for label in TECHNIQUE_LABELS} | {
     "MEASURE": "number",
 }
 INTENT_LABELS = ("INTENT_RELAXATION", "INTENT_FUNCTIONAL")
+ABSENT = "absent"  # named as away: did none of the work, whatever the sentence says
 AT_THE_END = "at the end"  # a credential on a note's last lines, signer unless it sits beside work
 # A veto label removes the mentions of these labels that it overlaps ("trigger point injection",
 # "contract-relax").
@@ -56,6 +57,7 @@ _UNCHECKED_BEFORE = re.compile(r"\[\s?\][ \t]*$")
 _CHECKED_BEFORE = re.compile(r"\[\s?[xX✓✔]\s?\][ \t]*$|[☑☒✓✔][ \t]*$")
 _CHECKBOX = re.compile(r"\[\s?[xX✓✔]?\s?\]")
 _ALONE_WORDS = 2
+_BESIDE_WORDS = 8  # how near to a credential the work it did is written
 _SEPARATORS = frozenset({"--", "—", "–", "|"})
 _ITEM_LABEL = re.compile(r"[ \t>*•\-]*[A-Za-z][\w /&'().+-]{0,30}:")
 
@@ -194,6 +196,9 @@ class AttributeParser:
                     value["role"] = "mentioned"
                 elif value["role"] in ("performer", "performer by the work"):
                     work = _performed_work(span, by_sentence, sentence_starts)
+                    if value["role"] == "performer by the work":
+                        # named beside work with no cue: the work next to it ("PTA carrying out the exercise program")
+                        work = _nearest_work(span, work)
                     if not work and value["credential"] == LAY_PERFORMER:
                         value["role"] = "mentioned"  # "Pt's son present, did not interpret": no work of his
                         continue
@@ -317,7 +322,7 @@ class AttributeParser:
         sent = sentence_of(span.doc, span.start)
         text = note_text(span.doc)
         if self.absent_words.match(text[span.end_char : span.end_char + 16].lower().lstrip()):
-            return "mentioned"  # "LMT out today - Dr. Brandt personally performed ..."
+            return ABSENT  # "LMT out today - Dr. Brandt personally performed ..."
         line_start = text.rfind("\n", 0, span.start_char) + 1
         boxes = _CHECKBOX.findall(text, line_start, span.start_char)
         if boxes and boxes[-1].strip("[]").strip() == "":
@@ -328,7 +333,8 @@ class AttributeParser:
         last_supervisor = max((m.end() for m in self.supervisor_cues.finditer(before)), default=-1)
         if last_supervisor > last_performer:
             return "supervisor"
-        if last_performer >= 0 or self.performer_cues.search(after):
+        # a cue ending in "by" names the credential after it ("... per PT POC, performed by PTA")
+        if last_performer >= 0 or any(not m.group().endswith(" by") for m in self.performer_cues.finditer(after)):
             return "performer"
         if self.signer_cues.search(before) or self.signer_cues.search(after):
             return "signer"
@@ -477,6 +483,13 @@ def _performed_work(credential: Span, by_sentence: dict[int, list[Span]], starts
         if work:
             return work
     return []
+
+
+def _nearest_work(credential: Span, work: list[Span]) -> list[Span]:
+    """The work within a few words of a credential, the nearer side first; all of it when none is."""
+    after = [w for w in work if 0 <= w.start - credential.end <= _BESIDE_WORDS]
+    before = [w for w in work if 0 <= credential.start - w.end <= _BESIDE_WORDS]
+    return after or before or work
 
 
 def _work_kinds(work: list[Span]) -> list[str]:
