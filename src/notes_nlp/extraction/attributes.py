@@ -52,7 +52,10 @@ AT_THE_END = "at the end"  # a credential on a note's last lines, signer unless 
 VETOES = {"NOT_TECHNIQUE": ANCHOR_LABELS, "NOT_PURPOSE": INTENT_LABELS}
 _PURPOSE_LABELS = ("DIAGNOSIS", *ANCHOR_LABELS)  # dropped inside a statement of intent
 
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})\s*(am|pm)?\s*(?:-|–|to|until)\s*(\d{1,2}):(\d{2})\s*(am|pm)?", re.I)
+# "10:05-10:30", "0930-0945" (a clinic's hours without the colon), "in 1:10 out 1:42", "Time in 0930 / out 1012"
+_CLOCK = re.compile(
+    r"(\d{1,2}):?(\d{2})\s*(am|pm)?\s*(?:-|–|to|until|\W{0,5}(?:time\s+)?out\b\W{0,3})\s*(\d{1,2}):?(\d{2})\s*(am|pm)?", re.I
+)
 _UNCHECKED_BEFORE = re.compile(r"\[\s?\][ \t]*$")
 _CHECKED_BEFORE = re.compile(r"\[\s?[xX✓✔]\s?\][ \t]*$|[☑☒✓✔][ \t]*$")
 _CHECKBOX = re.compile(r"\[\s?[xX✓✔]?\s?\]")
@@ -68,7 +71,8 @@ def _load_settings() -> dict[str, Any]:
 
 
 def clock_minutes(text: str) -> int | None:
-    """Minutes between two clock times ("10:05-10:30" → 25), None if not a range."""
+    """Minutes between two clock times ("10:05-10:30" → 25, "in 1:10 out 1:42" → 32), None if
+    not a range."""
     match = _CLOCK.search(text)
     if not match:
         return None
@@ -254,7 +258,7 @@ class AttributeParser:
         bounds = sentence_of(span.doc, span.start)
         window = span.doc[max(bounds.start, span.start - 4) : span.start]
         anchor = _anchor_of(span, sentence)
-        total = any(token.lower_ in self.total_words for token in window)
+        total = any(token.lower_ in self.total_words for token in window) or span.kb_id_ == "time in and out"
         if total and len({_work_code(a) for a in sentence if a.label_ in ANCHOR_LABELS}) == 1:
             total = False  # "manual traction ... and MET, total 20 min hands-on": the total of that work
         before = text[max(bounds.start_char, span.start_char - 12) : span.start_char].lower()

@@ -191,8 +191,9 @@ class NoteFacts:
             left = max(total["value"]["minutes"] - sum(m.minutes for m in found.values()), 0)
             found[missing.pop()] = Minutes(left, (f"{left} min left of the documented total {total['text']}",))
         timed = {line.code for line in self.lines if is_timed(line.code)}
-        if total and len(timed) == 1 and set(found) <= timed:
-            # the visit's only timed work: the session total is its time, less what untimed work took
+        if total and len(timed) == 1 and set(found) <= timed and len(self.lines) == 1:
+            # the visit's only work: the session total is its time, less what untimed work took (a
+            # visit billing an adjustment or a hot pack beside it spent the rest of its total on those)
             [code] = timed
             mine = {id(t) for t in text.get(code, [])}
             untimed = sum(
