@@ -28,6 +28,8 @@ from notes_nlp.extraction.token_patterns import AnchoredMatcher
 FORWARD, BACKWARD, BIDIRECTIONAL = "forward", "backward", "bidirectional"
 PSEUDO, TERMINATE = "pseudo", "terminate"
 TECHNIQUES = frozenset({"MASSAGE_TECHNIQUE", "MANUAL_TECHNIQUE"})
+_ITEM_LINES = 3  # how many lines a wrapped item may go on for
+_NEW_ITEM = re.compile(r"[ \t]*(?:[-*•·◦▪>#\[☐□☑☒]|\d{1,2}[.)]\s|[A-Za-z][\w /&'()-]{0,30}:)")
 AFFIRMED = PERFORMED  # cues such as "performed", "today": the mention was done this visit
 
 
@@ -172,8 +174,9 @@ class ContextAnnotator:
                     attributes(span).update(status=HISTORICAL, cue="carried forward")
 
     def _stop_trials(self, spans: list[Span]) -> None:
-        """A technique tried and stopped on the same line was not done: "attempted STM to R SCM -
-        infant arching; stopped, not performed", "Manual traction trialed - did not tolerate"."""
+        """A technique tried and stopped in the same item (its line, and the lines it wraps onto) was not done:
+        "attempted STM to R SCM - infant arching; stopped, not performed", "Manual traction
+        trialed - did not tolerate"."""
         if self.trial is None:
             return
         for span in spans:
@@ -181,8 +184,7 @@ class ContextAnnotator:
                 continue
             text = note_text(span.doc)
             line_start = text.rfind("\n", 0, span.start_char) + 1
-            line_end = text.find("\n", span.end_char)
-            line_end = len(text) if line_end < 0 else line_end
+            line_end = _item_end(text, span.end_char)
             tried = self.trial.search(text[max(line_start, span.start_char - 30) : min(line_end, span.end_char + 20)].lower())
             stopped = self.stopped.search(text[span.end_char : line_end].lower())
             if tried and stopped:
@@ -233,6 +235,21 @@ class ContextAnnotator:
         if best is None or best[1].rule.category == PSEUDO:
             return None
         return best[1]
+
+
+def _item_end(text: str, offset: int) -> int:
+    """Where the item holding an offset ends: its line's end, or a later line's when the lines
+    after it go on the item (a wrapped line), up to a blank line, a bullet or a "Label:"."""
+    end = text.find("\n", offset)
+    for _ in range(_ITEM_LINES):
+        if end < 0:
+            return len(text)
+        following = text.find("\n", end + 1)
+        line = text[end + 1 : len(text) if following < 0 else following]
+        if not line.strip() or _NEW_ITEM.match(line):
+            return end
+        end = following
+    return len(text) if end < 0 else end
 
 
 def _words(words: list[str]) -> re.Pattern[str]:

@@ -13,7 +13,7 @@ import spacy
 from spacy.language import Language
 
 import notes_nlp
-from notes_nlp.extraction import attributes, context, grids, regex_rules, sections, sentences, statements, token_patterns  # noqa: F401  (factories)
+from notes_nlp.extraction import attributes, context, grids, hyphens, regex_rules, sections, sentences, statements, token_patterns  # noqa: F401  (factories)
 from notes_nlp.extraction.extensions import CANDIDATES_KEY
 from notes_nlp.extraction.resources import pattern_files, read_jsonl
 
@@ -32,6 +32,7 @@ def build() -> Language:
     )
     ruler.add_patterns([p for name in pattern_files() for p in read_jsonl(name) if isinstance(p["pattern"], str)])
     nlp.add_pipe("notes_token_patterns")
+    nlp.add_pipe("notes_hyphens")
     nlp.add_pipe("notes_regex")
     nlp.add_pipe("notes_grids")
     nlp.add_pipe("notes_statements")

@@ -69,6 +69,8 @@ def _wrapped(text: str, start: int, word: str) -> bool:
     if end < 0 or text[end:start].strip() or text[end:start].count("\n") != 1:
         return False
     line = text[text.rfind("\n", 0, end) + 1 : end].rstrip()
+    if len(line) > 2 and line[-1] == "-" and line[-2].isalpha() and word[:1].islower():
+        return True  # a word hyphenated across the break ("effleu-\nrage")
     if len(line) < _FULL_LINE or not (line[-1].isalnum() or line[-1] in ",-"):
         return False
     return word[:1].islower() or line[-1] in ",-" or line.rsplit(None, 1)[-1].lower() in _JOINING_WORDS
