@@ -25,11 +25,19 @@ GOOD_124 = (
 
 
 @pytest.fixture(scope="module")
-def judge(nlp):
+def judge_lines(nlp):
     def run(text: str, billed: list[dict], credential: str = "PT", payer: str = "cms"):
         record = {"note_id": "t", "text": text, "billed": billed, "provider_credential": credential}
-        facts = NoteFacts.build(record, entity_records(nlp(text)))
-        [line] = judge_note(facts, load_profile(payer))
+        return judge_note(NoteFacts.build(record, entity_records(nlp(text))), load_profile(payer))
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def judge(judge_lines):
+    """The judgement of a note's one muscle-work line."""
+    def run(*args, **kwargs):
+        [line] = judge_lines(*args, **kwargs)
         return line
 
     return run
@@ -184,15 +192,6 @@ def test_long_duration_after_visits_without_progress(nlp):
     visit = "MFR to lumbar paraspinals 10 min. Pain 5/10."
     lines = chart_lines(nlp, [(evaluation, [{"code": "97140"}])] + [(visit, [{"code": "97140"}])] * 3)
     assert ["long-duration" in rules(line) for line in lines] == [False, False, False, True]
-
-
-@pytest.fixture(scope="module")
-def judge_lines(nlp):
-    def run(text: str, billed: list[dict], credential: str = "PT", payer: str = "cms"):
-        record = {"note_id": "t", "text": text, "billed": billed, "provider_credential": credential}
-        return judge_note(NoteFacts.build(record, entity_records(nlp(text))), load_profile(payer))
-
-    return run
 
 
 GOAL = "Goal: walk 1 mile without pain in 4 wks."
