@@ -86,6 +86,11 @@ def test_relaxation_with_a_functional_purpose_is_not_relaxation_only(judge):
     assert "relaxation-only" not in rules(line)
 
 
+def test_a_purpose_of_work_to_come_speaks_for_none_of_todays(judge):
+    text = GOOD_140 + "\nPt scheduled with the LMT next week for a relaxation massage."
+    assert "relaxation-only" not in rules(judge(text, [{"code": "97140", "units": 1}]))
+
+
 def test_no_goal_is_an_error_for_97140_and_a_warning_for_97124(judge):
     line_140 = judge("STM to R shoulder 15 min to improve function. Goal: improve function.", [{"code": "97140"}])
     assert [f.severity for f in line_140.findings if f.rule == "no-goal"] == ["error"]
@@ -113,6 +118,15 @@ def test_units_exceed_time_from_minutes_in_the_text(judge):
     line = judge(text, [{"code": "97140", "units": 2}])
     finding = next(f for f in line.findings if f.rule == "units-exceed-time")
     assert "14 min" in finding.message
+
+
+def test_minutes_of_work_not_done_this_visit_count_for_nothing(judge):
+    text = (
+        "Dx: cervicalgia. ROM 50°. Goal: rotation 70° in 4 wks.\nLast visit: MFR to cervical, 15 min.\n"
+        "Today: MFR held, neck too irritable. Ther ex 20 min."
+    )
+    line = judge(text, [{"code": "97140", "units": 1}, {"code": "97110", "units": 1}])
+    assert {"technique-missing", "units-exceed-time"} <= rules(line)
 
 
 def test_no_minutes_fails_under_cms_and_warns_under_commercial(judge):

@@ -15,7 +15,7 @@ import bisect
 import json
 import re
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -57,6 +57,8 @@ _CLOCK = re.compile(
     r"(\d{1,2}):?(\d{2})\s*(am|pm)?\s*(?:-|–|to|until|\W{0,5}(?:time\s+)?out\b\W{0,3})\s*(\d{1,2}):?(\d{2})\s*(am|pm)?", re.I
 )
 _UNCHECKED_BEFORE = re.compile(r"\[\s?\][ \t]*$")
+_UNITS_OVER = re.compile(r"\bunits?\s*/\s*$")  # units over minutes: the count and time of all the lines before
+_INTRODUCES = re.compile(r"(?::|\s(?:--|-|—|–))$")  # a sentence that ends so introduces the next
 _CHECKED_BEFORE = re.compile(r"\[\s?[xX✓✔]\s?\][ \t]*$|[☑☒✓✔][ \t]*$")
 _CHECKBOX = re.compile(r"\[\s?[xX✓✔]?\s?\]")
 _ALONE_WORDS = 2
@@ -199,7 +201,7 @@ class AttributeParser:
                 if value["role"] == "performer by the work" and named_outright:
                     value["role"] = "mentioned"
                 elif value["role"] in ("performer", "performer by the work"):
-                    work = _performed_work(span, by_sentence, sentence_starts)
+                    work = _performed_work(span, by_sentence, sentence_starts, self._referenced)
                     if value["role"] == "performer by the work":
                         # named beside work with no cue: the work next to it ("PTA carrying out the exercise program")
                         work = _nearest_work(span, work)
@@ -258,10 +260,14 @@ class AttributeParser:
         bounds = sentence_of(span.doc, span.start)
         window = span.doc[max(bounds.start, span.start - 4) : span.start]
         anchor = _anchor_of(span, sentence)
-        total = any(token.lower_ in self.total_words for token in window) or span.kb_id_ == "time in and out"
+        before = text[max(bounds.start_char, span.start_char - 12) : span.start_char].lower()
+        total = (
+            any(token.lower_ in self.total_words for token in window)
+            or span.kb_id_ == "time in and out"
+            or bool(_UNITS_OVER.search(before))  # "97110 x1, 97140 x1 (2 units / 30 min)"
+        )
         if total and len({_work_code(a) for a in sentence if a.label_ in ANCHOR_LABELS}) == 1:
             total = False  # "manual traction ... and MET, total 20 min hands-on": the total of that work
-        before = text[max(bounds.start_char, span.start_char - 12) : span.start_char].lower()
         after = text[span.end_char : span.end_char + 24].lower()
         line_start = text.rfind("\n", 0, span.start_char) + 1
         line_end = text.find("\n", span.end_char)
@@ -449,8 +455,8 @@ def _anchor_of(time: Span, sentence: list[Span]) -> dict[str, Any] | None:
 def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, int], list[str]]:
     """The regions each technique, CMT or service mention of one sentence treated.
 
-    A mention owns the regions after it up to the next technique, CMT or service
-    ("MFR to L UT, joint mobs R shoulder"). One with none of its own shares
+    A mention owns the regions in it and after it up to the next technique, CMT or
+    service ("MFR to L UT, joint mobs R shoulder"). One with none of its own shares
     those of the technique right after it ("STM and MFR to R QL"), else takes
     the regions just before it ("R QL: STM").
     """
@@ -460,7 +466,8 @@ def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, in
     following: list[str] = []
     for index in range(len(anchors) - 1, -1, -1):
         anchor = anchors[index]
-        start = anchor.end_char
+        # a region inside the mention is its own ("Div C1", "lumbar adjustment")
+        start = anchor.start_char
         end = anchors[index + 1].start_char if index + 1 < len(anchors) else sentence_end
         own = sorted({r.id_ for r in region_spans if start <= r.start_char < end})
         if not own and index + 1 < len(anchors) and anchors[index + 1].label_ == anchor.label_:
@@ -473,17 +480,21 @@ def owned_regions(sentence: list[Span], sentence_end: int) -> dict[tuple[int, in
     return owned
 
 
-def _performed_work(credential: Span, by_sentence: dict[int, list[Span]], starts: list[int]) -> list[Span]:
+def _performed_work(
+    credential: Span, by_sentence: dict[int, list[Span]], starts: list[int], referenced: Callable[[Span], bool]
+) -> list[Span]:
     """The work a named performer did: the techniques and services of its sentence, else of
     the sentence just before ("STM R ITB; performed by K. Ortiz, LMT"), or just after when
-    its own ends with a colon ("Soft tissue (J. Pruitt, LMT):"). None means the whole note."""
+    its own ends with a colon or a dash ("Soft tissue (J. Pruitt, LMT):", "muscle work by K.
+    Alvarez, LMT, 20 min -- petrissage ..."). Work named as what this work prepares for
+    ("Before the adjustment: ...") is not its. None means the whole note."""
     sent = sentence_of(credential.doc, credential.start)
     position = starts.index(sent.start)
-    introduces = note_text(credential.doc)[sent.start_char : sent.end_char].rstrip().endswith(":")
+    introduces = _INTRODUCES.search(note_text(credential.doc)[sent.start_char : sent.end_char].rstrip()) is not None
     for index in (position, position + 1 if introduces else position - 1):
         if not 0 <= index < len(starts):
             break
-        work = [s for s in by_sentence[starts[index]] if s.label_ in ANCHOR_LABELS]
+        work = [s for s in by_sentence[starts[index]] if s.label_ in ANCHOR_LABELS and not referenced(s)]
         if work:
             return work
     return []

@@ -143,6 +143,7 @@ class ContextAnnotator:
         self._retract(spans, cues)
         self._stop_trials(spans)
         self._carry_forward(spans)
+        _minutes_to_work_done(spans)
         return doc
 
     def _carry_forward(self, spans: list[Span]) -> None:
@@ -185,7 +186,7 @@ class ContextAnnotator:
             text = note_text(span.doc)
             line_start = text.rfind("\n", 0, span.start_char) + 1
             line_end = _item_end(text, span.end_char)
-            tried = self.trial.search(text[max(line_start, span.start_char - 30) : min(line_end, span.end_char + 20)].lower())
+            tried = self.trial.search(text[max(line_start, span.start_char - 30) : min(line_end, span.end_char + 40)].lower())
             stopped = self.stopped.search(text[span.end_char : line_end].lower())
             if tried and stopped:
                 attributes(span).update(status=NEGATED, cue=f"{tried.group()} ... {stopped.group()}")
@@ -235,6 +236,29 @@ class ContextAnnotator:
         if best is None or best[1].rule.category == PSEUDO:
             return None
         return best[1]
+
+
+def _minutes_to_work_done(spans: list[Span]) -> None:
+    """Minutes a phrase gave to a mention of work not done go to the work of the same kind
+    done in that mention's sentence ("[ ] MFR [x] STM ... 11 min"; "STM and MFR 33 min ...
+    MFR not performed"). With none there ("Last visit: GH mobs, 15 min") they stay with the
+    undone work, and the rules count them for nothing."""
+    by_offsets = {(s.start_char, s.end_char, s.label_): s for s in spans}
+    for span in spans:
+        value = attributes(span).get("value") if span.label_ == "TIME" else None
+        anchor = (value or {}).get("of")
+        work = by_offsets.get((anchor["start"], anchor["end"], anchor["label"])) if anchor else None
+        if work is None or attributes(work).get("status") in (None, PERFORMED):
+            continue
+        sentence = sentence_of(work.doc, work.start)
+        same_kind = (lambda s: s.label_ == work.label_) if work.label_ in TECHNIQUES else (lambda s: s.label_ == work.label_ and s.id_ == work.id_)
+        done = [
+            s for s in spans
+            if same_kind(s) and sentence.start_char <= s.start_char < sentence.end_char and attributes(s).get("status") == PERFORMED
+        ]
+        if done:
+            nearest = min(done, key=lambda s: abs(s.start_char - work.start_char))
+            value["of"] = {**anchor, "id": nearest.id_, "start": nearest.start_char, "end": nearest.end_char}
 
 
 def _item_end(text: str, offset: int) -> int:

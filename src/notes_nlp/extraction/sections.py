@@ -31,7 +31,7 @@ def compile_headers(rules: Iterable[dict]) -> tuple[re.Pattern[str], dict[str, s
     Three shapes: a known header word, optionally qualified, then a colon
     ("Plan:", "Goals per POC:", "LTG 6 wks:", "Dx (from PCP):"); a single SOAP
     letter right before a colon ("S:"); a known header alone on its line
-    ("SUBJECTIVE"). Any other "Label:" that starts a line ends the section
+    ("SUBJECTIVE", or dictated "GOALS."). Any other "Label:" that starts a line ends the section
     before it ("Areas worked:", "Time:"), so a *History* section does not run on.
     """
     by_header: dict[str, str] = {}
@@ -43,7 +43,7 @@ def compile_headers(rules: Iterable[dict]) -> tuple[re.Pattern[str], dict[str, s
     pattern = re.compile(
         rf"(?:^|(?<=[\s.;|]))[ \t>*•\-]*(?:\d[.)]\s*)?"
         rf"(?:(?P<h>(?i:{words}))\b(?:[ \t]+[^:\n.;]{{0,20}}?)?|(?P<letter>[{singles}]))[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*:(?!\d)"
-        rf"|^[ \t]*(?P<line>(?i:{words}))[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*$"
+        rf"|^[ \t]*(?P<line>(?i:{words}))[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*\.?[ \t]*$"
         rf"|^[ \t>*•\-]*(?P<other>[A-Z][A-Za-z/'\- ]{{1,30}}?)[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*:(?!\d)"
         rf"|(?:^|(?<=[\s.]))(?P<spoken>(?i:{words}))[ \t]+(?i:colon)\b",
         re.MULTILINE,

@@ -135,6 +135,22 @@ def _first_word(text: str, start: int, end: int) -> int:
     return start
 
 
+def _items(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The items of a list written on one line from ``start``: numbered ones when a number
+    opens it, else the parts between semicolons when there are two or more, else none."""
+    marks = list(_ENUMERATOR.finditer(text, start, end))
+    if marks and marks[0].start() == start:
+        return [(mark.end(), following.start() if following else end) for mark, following in zip(marks, [*marks[1:], None])]
+    parts = text[start:end].split(";")
+    if len(parts) < 2:
+        return []
+    items, offset = [], start
+    for part in parts:
+        items.append((offset, offset + len(part)))
+        offset += len(part) + 1
+    return items
+
+
 def _trimmed_span(doc: Doc, start: int, end: int, label: str) -> Span | None:
     text = note_text(doc)
     while start < end and text[start] in _TRIM:
@@ -205,8 +221,9 @@ class StatementFinder:
         return found
 
     def _enumerated(self, doc: Doc, text: str) -> list[Span | None]:
-        """The items of a list written on its label's line ("Updated goals (next 4 wks): 1.
-        drive a full route ... 2. thoracic rotation 60 deg"): each numbered item is one."""
+        """The items of a list written on its label's line: numbered ("Updated goals (next 4
+        wks): 1. drive a full route ... 2. thoracic rotation 60 deg") or parted by semicolons
+        ("POC goals (4 wks): volume down 150 mL; carry grandchild 20 min"): each item is one."""
         found: list[Span | None] = []
         for label, cues in self.rules.cues.items():
             for pattern, extent in cues:
@@ -215,13 +232,9 @@ class StatementFinder:
                 for match in pattern.finditer(text):
                     line_end = text.find("\n", match.end())
                     line_end = len(text) if line_end < 0 else line_end
-                    marks = list(_ENUMERATOR.finditer(text, match.end(), line_end))
-                    if not marks or marks[0].start() != match.end():
-                        continue
-                    for mark, following in zip(marks, [*marks[1:], None]):
-                        end = following.start() if following else line_end
-                        if not self._blocked(label, text, mark.end(), end) and self._has_content(label, text, mark.end(), end):
-                            found.append(_trimmed_span(doc, mark.end(), end, label))
+                    for start, end in _items(text, match.end(), line_end):
+                        if not self._blocked(label, text, start, end) and self._has_content(label, text, start, end):
+                            found.append(_trimmed_span(doc, start, end, label))
         return found
 
     def _lead_in_ends(self, label: str, text: str) -> list[int]:

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any, Iterable
 
 from notes_nlp.codes import chiropractic_cmt_codes, code_of_family, family_of_code
-from notes_nlp.labels import PERFORMED
+from notes_nlp.labels import HISTORICAL, NEGATED, PERFORMED, PLANNED
 from notes_nlp.rules.billing import BilledLine, parse_lines
 from notes_nlp.rules.units import is_timed
 
@@ -99,7 +99,7 @@ class NoteFacts:
         def for_line(anchor: dict[str, Any]) -> bool:
             return anchor["label"] in families or (anchor["label"] in ("SERVICE", "BILLING") and anchor["id"] in codes)
 
-        intents = self.asserted("INTENT_RELAXATION", "INTENT_FUNCTIONAL")
+        intents = [i for i in self.asserted("INTENT_RELAXATION", "INTENT_FUNCTIONAL") if i["status"] != PLANNED]
         stated_for = [i for i in intents if any(for_line(a) for a in (i["value"] or {}).get("of", []))]
         if stated_for or any((i["value"] or {}).get("of") for i in intents):
             return stated_for
@@ -131,13 +131,16 @@ class NoteFacts:
         Where a charge grid or a billed code in the text gives a code's minutes, those count,
         not the same minutes told again per technique ("STM 10 min, MFR 10 min" then "97140 |
         20"); and one mention of work has one duration, its parts none of their own ("Ther ex
-        25' - bike 8', step ups")."""
+        25' - bike 8', step ups"). Minutes of work not done this visit count for nothing."""
         by_code: dict[str, list[dict[str, Any]]] = {}
+        undone = {(e["start"], e["end"]) for e in self.entities if e["status"] in (NEGATED, HISTORICAL, PLANNED)}
         for time in self.mentions("TIME"):
             value = time["value"] or {}
             anchor = value.get("of")
             if value.get("total") or not anchor or value.get("minutes") is None or value.get("wrong"):
                 continue
+            if (anchor["start"], anchor["end"]) in undone:
+                continue  # "Last visit: GH mobs, 15 min": the minutes of work not done this visit
             code = self._code_of(time)
             if code:
                 by_code.setdefault(code, []).append(time)
