@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from urllib.parse import urlsplit
 
-from load_test import free_port, start_server, typical_note, wait_healthy
+from load_test import start_server, target, typical_note, wait_healthy
 
 from notes_nlp.service.server import is_loopback
 
@@ -161,13 +161,7 @@ def main() -> None:
     args = parser.parse_args()
     if not 0 < args.seconds <= 600 or min(args.slow, args.idle, args.big) < 0 or args.slow + args.idle + args.big > 2000:
         parser.error("--seconds must be from 0 to 600, and the abusive clients at most 2,000 in all")
-    if args.url:
-        parts = urlsplit(args.url)
-        host, port = parts.hostname or "", parts.port or 80
-        if parts.scheme != "http" or not is_loopback(host):
-            parser.error(f"--url must be http:// on a loopback address (127.0.0.0/8, ::1, localhost), got {args.url}")
-    else:
-        host, port = "127.0.0.1", free_port()
+    host, port = target(parser, args.url)
     server = None if args.url else start_server(port, args.workers)
     try:
         wait_healthy(host, port, timeout=120)

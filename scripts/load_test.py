@@ -103,6 +103,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def target(parser: argparse.ArgumentParser, url: str | None) -> tuple[str, int]:
+    """The host and port to test: a running service given by ``--url``, only on a loopback
+    address (these scripts flood what they reach), else a free local port for one started here."""
+    if not url:
+        return "127.0.0.1", free_port()
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 80
+    if parts.scheme != "http" or not is_loopback(host):
+        parser.error(f"--url must be http:// on a loopback address (127.0.0.0/8, ::1, localhost), got {url}")
+    return host, port
+
+
 def wait_healthy(host: str, port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -181,13 +193,7 @@ def main() -> None:
     if args.requests < 1 or args.clients < 1 or args.max_seconds <= 0:
         parser.error("--requests, --clients and --max-seconds must be positive")
 
-    if args.url:
-        parts = urlsplit(args.url)
-        host, port = parts.hostname or "", parts.port or 80
-        if parts.scheme != "http" or not is_loopback(host):
-            parser.error(f"--url must be http:// on a loopback address (127.0.0.0/8, ::1, localhost), got {args.url}")
-    else:
-        host, port = "127.0.0.1", free_port()
+    host, port = target(parser, args.url)
 
     note = typical_note()
     speed_ms = machine_speed(note) if args.calibrate else None  # before a server started here loads
