@@ -42,7 +42,7 @@ def compile_headers(rules: Iterable[dict]) -> tuple[re.Pattern[str], dict[str, s
     singles = "".join(sorted(h for h in by_header if len(h) == 1))
     pattern = re.compile(
         rf"(?:^|(?<=[\s.;|]))[ \t>*•\-]*(?:\d[.)]\s*)?"
-        rf"(?:(?P<h>(?i:{words}))\b(?:[ \t]+[^:\n.;]{{0,20}}?)?|(?P<letter>[{singles}]))[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*:(?!\d)"
+        rf"(?:(?P<h>(?i:{words}))\b(?:[ \t]+[^:\n.;(]{{0,20}}?)?|(?P<letter>[{singles}]))[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*:(?!\d)"
         rf"|^[ \t]*(?P<line>(?i:{words}))[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*\.?[ \t]*$"
         rf"|^[ \t>*•\-]*(?P<other>[A-Z][A-Za-z/'\- ]{{1,30}}?)[ \t]*(?:\([^)\n]{{0,40}}\))?[ \t]*:(?!\d)"
         rf"|(?:^|(?<=[\s.]))(?P<spoken>(?i:{words}))[ \t]+(?i:colon)\b",
