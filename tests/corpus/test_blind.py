@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from notes_nlp.corpus.blind import (
-    BlindNote, agreement, invented_techniques, line_results, load_blind, load_precision, report, roc_auc,
+    BlindNote, agreement, invented_techniques, line_results, load_blind, load_precision, report, roc_auc, writer_order,
 )
 
 
@@ -61,3 +61,7 @@ def test_the_folder_loads_with_its_splits_and_the_report_prints_the_gap(tmp_path
     text = report(notes, [scored("a", [], 0.9), scored("b", ["no-goal"], 0.2)], precision, [[]], mistakes_of="dev")
     assert "| w1 | 1 | 1.000 | 1 | 0.000 | +1.000 |" in text
     assert "dev: 0 of 1 (0.0%)" in text
+
+
+def test_writers_are_listed_in_the_order_they_wrote():
+    assert sorted(["cw10", "bw2", "cw2", "pw1", "cw1"], key=writer_order) == ["bw2", "cw1", "cw2", "cw10", "pw1"]

@@ -39,6 +39,13 @@ def chart_key(record: dict[str, Any]) -> str:
     return str(record.get("chart_id") or record["note_id"])
 
 
+def writer_order(writer: str) -> tuple[str, int]:
+    """Writers in the order they wrote: by letters, then by number (cw2 before cw10)."""
+    letters = writer.rstrip("0123456789")
+    number = writer[len(letters):]
+    return letters, int(number) if number else 0
+
+
 def load_splits(folder: Path) -> dict[str, str]:
     data = json.loads((folder / "splits.json").read_text("utf-8")) if (folder / "splits.json").exists() else {}
     return {key: split for split in BLIND_SPLITS for key in data.get(split, [])}
@@ -191,7 +198,7 @@ def _pct(value: float | None) -> str:
 def writer_table(results: Sequence[LineResult]) -> list[str]:
     """Per writer: dev accuracy, test accuracy and the gap (dev minus test)."""
     rows = ["| writer | dev lines | dev acc | test lines | test acc | gap |", "|---|---|---|---|---|---|"]
-    writers = sorted({r.writer for r in results})
+    writers = sorted({r.writer for r in results}, key=writer_order)
     for writer in [*writers, "all"]:
         mine = [r for r in results if writer in ("all", r.writer)]
         dev, n_dev = accuracy(r for r in mine if r.split == "dev")
@@ -207,7 +214,7 @@ def composition_table(notes: Sequence[BlindNote], precision: Sequence[BlindNote]
     rows = ["| writer | notes | charts | lines | supported | unsupported | dev / test lines | writer = reader (verdict) | (reasons) |",
             "|---|---|---|---|---|---|---|---|---|"]
     agreed = agreement(notes)
-    for writer in sorted({n.record["writer"] for n in notes}):
+    for writer in sorted({n.record["writer"] for n in notes}, key=writer_order):
         mine = [n for n in notes if n.record["writer"] == writer]
         lines = [(n, line) for n in mine for _, line in muscle_work_lines(n.record)]
         a = agreed.get(writer, Agreement())
@@ -219,7 +226,7 @@ def composition_table(notes: Sequence[BlindNote], precision: Sequence[BlindNote]
         )
     if precision:
         rows += ["", "| precision writer | notes | dev / test | notes with a real technique marked |", "|---|---|---|---|"]
-        for writer in sorted({n.record["writer"] for n in precision}):
+        for writer in sorted({n.record["writer"] for n in precision}, key=writer_order):
             mine = [n for n in precision if n.record["writer"] == writer]
             split = Counter(n.split for n in mine)
             rows.append(f"| {writer} | {len(mine)} | {split['dev']} / {split['test']} | {sum(bool(n.record.get('gold_entities')) for n in mine)} |")
